@@ -1,0 +1,266 @@
+//! The integration-event contract: how a stored domain event is published on NATS.
+//!
+//! Order events are the brief's JSON field for field (`event`, `timestamp`,
+//! `orderId`, …); the other contexts use the brief's dotted names
+//! (`product.created`, `user.updated`, …) with `event`, `timestamp`, the entity's
+//! id and the entity's fields in camelCase. Secrets (password hashes, payment
+//! tokens) and the order's address never leave the event store.
+
+use crate::order::{OrderEvent, PaymentStatus, ReservedLine};
+use crate::product::ProductEvent;
+use crate::seller::SellerEvent;
+use crate::user::UserEvent;
+use crate::Money;
+use chrono::{DateTime, SecondsFormat, Utc};
+use cqrs_es::Aggregate;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// A domain event in its published form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationEvent {
+    /// The NATS subject, `events.<context>.<name>`.
+    pub subject: String,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// Why a stored event could not be turned into its published form.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    /// The row's aggregate type is not one Atlantic stores.
+    #[error("unknown aggregate type `{0}`")]
+    UnknownAggregate(String),
+    /// The payload does not parse as that aggregate's event.
+    #[error("event payload does not parse: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+/// Turns a stored event (its aggregate type and id, payload and commit time) into
+/// the subject and body published on NATS.
+pub fn to_integration_event(
+    aggregate_type: &str,
+    aggregate_id: &str,
+    payload: Value,
+    timestamp: DateTime<Utc>,
+) -> Result<IntegrationEvent, IntegrationError> {
+    let timestamp = timestamp.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let (context, name, id_field, fields) = match aggregate_type {
+        t if t == crate::order::Order::TYPE => {
+            let event: OrderEvent = serde_json::from_value(payload)?;
+            return Ok(order_event(event, aggregate_id, timestamp));
+        }
+        t if t == crate::product::Product::TYPE => {
+            let (name, fields) = product_event(serde_json::from_value(payload)?)?;
+            ("product", name, "productId", fields)
+        }
+        t if t == crate::user::User::TYPE => {
+            let (name, fields) = user_event(serde_json::from_value(payload)?)?;
+            ("user", name, "userId", fields)
+        }
+        t if t == crate::seller::Seller::TYPE => {
+            let (name, fields) = seller_event(serde_json::from_value(payload)?)?;
+            ("seller", name, "sellerId", fields)
+        }
+        other => return Err(IntegrationError::UnknownAggregate(other.to_string())),
+    };
+    let event_name = format!("{context}.{name}");
+    let mut body = Map::new();
+    body.insert("event".into(), Value::String(event_name));
+    body.insert("timestamp".into(), Value::String(timestamp));
+    body.insert(id_field.into(), Value::String(aggregate_id.to_string()));
+    for (key, value) in fields {
+        body.entry(key).or_insert(value);
+    }
+    Ok(IntegrationEvent {
+        subject: format!("events.{context}.{name}"),
+        body: Value::Object(body),
+    })
+}
+
+fn fields_of(value: impl Serialize) -> Result<Map<String, Value>, IntegrationError> {
+    match serde_json::to_value(value)? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn product_event(event: ProductEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok(match event {
+        ProductEvent::ProductCreated {
+            seller_id,
+            details,
+            inventory,
+            ..
+        } => {
+            let mut fields = fields_of(details)?;
+            fields.insert("sellerId".into(), json!(seller_id));
+            fields.insert("inventory".into(), json!(inventory));
+            ("created", fields)
+        }
+        ProductEvent::ProductUpdated { changes } => ("updated", fields_of(changes)?),
+        ProductEvent::ProductDeleted {} => ("deleted", Map::new()),
+        ProductEvent::InventoryAdjusted { delta, inventory } => (
+            "updated",
+            fields_of(json!({"inventory": inventory, "inventoryChange": delta, "reason": "adjustment"}))?,
+        ),
+        ProductEvent::StockReserved {
+            order_id,
+            quantity,
+            inventory,
+        } => stock_change(inventory, -i64::from(quantity), "reserved", order_id)?,
+        ProductEvent::StockReleased {
+            order_id,
+            quantity,
+            inventory,
+        } => stock_change(inventory, i64::from(quantity), "released", order_id)?,
+        ProductEvent::StockRestocked {
+            order_id,
+            quantity,
+            inventory,
+        } => stock_change(inventory, i64::from(quantity), "restocked", order_id)?,
+    })
+}
+
+fn stock_change(
+    inventory: i64,
+    change: i64,
+    reason: &str,
+    order_id: uuid::Uuid,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok((
+        "updated",
+        fields_of(json!({
+            "inventory": inventory,
+            "inventoryChange": change,
+            "reason": reason,
+            "orderId": order_id,
+        }))?,
+    ))
+}
+
+fn user_event(event: UserEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok(match event {
+        UserEvent::UserRegistered {
+            email, name, role, ..
+        } => (
+            "created",
+            fields_of(json!({"email": email, "name": name, "role": role}))?,
+        ),
+        UserEvent::UserUpdated { name, address } => {
+            let mut fields = Map::new();
+            if let Some(name) = name {
+                fields.insert("name".into(), json!(name));
+            }
+            if let Some(address) = address {
+                fields.insert("address".into(), serde_json::to_value(address)?);
+            }
+            ("updated", fields)
+        }
+        UserEvent::UserBecameSeller { seller_id } => (
+            "updated",
+            fields_of(json!({"role": "seller", "sellerId": seller_id}))?,
+        ),
+    })
+}
+
+fn seller_event(event: SellerEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok(match event {
+        SellerEvent::SellerCreated {
+            user_id,
+            name,
+            contact_email,
+            ..
+        } => (
+            "created",
+            fields_of(json!({"userId": user_id, "name": name, "contactEmail": contact_email}))?,
+        ),
+        SellerEvent::SellerUpdated {
+            name,
+            contact_email,
+        } => {
+            let mut fields = Map::new();
+            if let Some(name) = name {
+                fields.insert("name".into(), json!(name));
+            }
+            if let Some(email) = contact_email {
+                fields.insert("contactEmail".into(), json!(email));
+            }
+            ("updated", fields)
+        }
+    })
+}
+
+/// One line of `OrderCreated` as the brief shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BriefLine {
+    product_id: String,
+    quantity: u32,
+    price: Money,
+}
+
+fn order_event(event: OrderEvent, order_id: &str, timestamp: String) -> IntegrationEvent {
+    let name = cqrs_es::DomainEvent::event_type(&event);
+    let mut body = json!({"event": name, "timestamp": timestamp, "orderId": order_id});
+    let fields = match event {
+        OrderEvent::OrderCreated {
+            customer_id,
+            items,
+            total_price,
+            ..
+        } => json!({
+            "customerId": customer_id.to_string(),
+            "items": items.into_iter().map(|line| BriefLine {
+                product_id: line.product_id.to_string(),
+                quantity: line.quantity,
+                price: line.price,
+            }).collect::<Vec<_>>(),
+            "totalPrice": total_price,
+        }),
+        OrderEvent::OrderValidated {
+            is_valid,
+            validation_errors,
+        } => json!({"isValid": is_valid, "validationErrors": validation_errors}),
+        OrderEvent::PaymentProcessed {
+            payment_id,
+            payment_status,
+            amount,
+        } => json!({
+            "paymentId": payment_id,
+            "paymentStatus": match payment_status {
+                PaymentStatus::Success => "SUCCESS",
+                PaymentStatus::Declined => "DECLINED",
+            },
+            "amount": amount,
+        }),
+        OrderEvent::InventoryReserved { items } => json!({
+            "items": items.into_iter().map(|ReservedLine { product_id, quantity }| {
+                json!({"productId": product_id.to_string(), "quantity": quantity})
+            }).collect::<Vec<_>>(),
+        }),
+        OrderEvent::OrderShipped {
+            shipment_id,
+            carrier,
+            tracking_number,
+        } => json!({"shipmentId": shipment_id, "carrier": carrier, "trackingNumber": tracking_number}),
+        OrderEvent::OrderDelivered { delivery_status } => json!({"deliveryStatus": delivery_status}),
+        OrderEvent::OrderCancelled {
+            cancellation_reason,
+        } => json!({"cancellationReason": cancellation_reason}),
+        OrderEvent::OrderReturned {
+            return_reason,
+            refund_amount,
+        } => json!({"returnReason": return_reason, "refundAmount": refund_amount}),
+    };
+    if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+        body.extend(fields);
+    }
+    IntegrationEvent {
+        subject: format!("events.order.{name}"),
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+use super::*;
+use crate::order::OrderLine;
+use crate::user::Address;
+use crate::Text;
+use chrono::TimeZone;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 7, 11, 12, 34, 56).unwrap()
+}
+
+fn publish(event: OrderEvent) -> IntegrationEvent {
+    to_integration_event("Order", "12345", serde_json::to_value(event).unwrap(), at()).unwrap()
+}
+
+#[test]
+fn order_created_is_the_brief_field_for_field() {
+    let product = |n| Uuid::from_u128(n);
+    let event = OrderEvent::OrderCreated {
+        order_id: Uuid::from_u128(12345),
+        customer_id: Uuid::from_u128(67890),
+        items: vec![
+            OrderLine { product_id: product(111), quantity: 2, price: Money::from_cents(1999).unwrap() },
+            OrderLine { product_id: product(222), quantity: 1, price: Money::from_cents(3999).unwrap() },
+        ],
+        total_price: Money::from_cents(7997).unwrap(),
+        shipping_address: Address {
+            line1: Text::parse("1 Main St").unwrap(),
+            city: Text::parse("Lisbon").unwrap(),
+            region: Text::parse("Lisboa").unwrap(),
+            country: Text::parse("PT").unwrap(),
+            postal_code: Text::parse("1000").unwrap(),
+        },
+        payment_token: "tok_visa".into(),
+    };
+    let published = publish(event);
+    assert_eq!(published.subject, "events.order.OrderCreated");
+    let body = published.body;
+    assert_eq!(
+        keys(&body),
+        ["customerId", "event", "items", "orderId", "timestamp", "totalPrice"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(body["timestamp"], "2024-07-11T12:34:56Z");
+    assert_eq!(body["orderId"], "12345");
+    assert_eq!(body["totalPrice"].to_string(), "79.97");
+    assert_eq!(body["items"][0]["price"].to_string(), "19.99");
+    assert_eq!(keys(&body["items"][0]), ["price", "productId", "quantity"].map(String::from).into());
+}
+
+#[test]
+fn every_order_event_carries_exactly_the_brief_fields() {
+    let cases = [
+        (
+            OrderEvent::OrderValidated { is_valid: true, validation_errors: vec![] },
+            vec!["isValid", "validationErrors"],
+        ),
+        (
+            OrderEvent::PaymentProcessed {
+                payment_id: "98765".into(),
+                payment_status: PaymentStatus::Success,
+                amount: Money::from_cents(7997).unwrap(),
+            },
+            vec!["amount", "paymentId", "paymentStatus"],
+        ),
+        (
+            OrderEvent::InventoryReserved {
+                items: vec![ReservedLine { product_id: Uuid::from_u128(1), quantity: 2 }],
+            },
+            vec!["items"],
+        ),
+        (
+            OrderEvent::OrderShipped {
+                shipment_id: "54321".into(),
+                carrier: "UPS".into(),
+                tracking_number: "1Z".into(),
+            },
+            vec!["carrier", "shipmentId", "trackingNumber"],
+        ),
+        (OrderEvent::OrderDelivered { delivery_status: "DELIVERED".into() }, vec!["deliveryStatus"]),
+        (OrderEvent::OrderCancelled { cancellation_reason: "Customer request".into() }, vec!["cancellationReason"]),
+        (
+            OrderEvent::OrderReturned {
+                return_reason: "Damaged item".into(),
+                refund_amount: Money::from_cents(7997).unwrap(),
+            },
+            vec!["refundAmount", "returnReason"],
+        ),
+    ];
+    for (event, fields) in cases {
+        let name = cqrs_es::DomainEvent::event_type(&event);
+        let published = publish(event);
+        assert_eq!(published.subject, format!("events.order.{name}"));
+        assert_eq!(published.body["event"], name);
+        let mut expected: BTreeSet<String> = fields.into_iter().map(String::from).collect();
+        expected.extend(["event", "timestamp", "orderId"].map(String::from));
+        assert_eq!(keys(&published.body), expected, "{name}");
+    }
+    let paid = publish(OrderEvent::PaymentProcessed {
+        payment_id: "p".into(),
+        payment_status: PaymentStatus::Success,
+        amount: Money::from_cents(7997).unwrap(),
+    });
+    assert_eq!(paid.body["paymentStatus"], "SUCCESS");
+}
+
+#[test]
+fn other_contexts_use_dotted_names_and_hide_secrets() {
+    let registered = UserEvent::UserRegistered {
+        user_id: Uuid::from_u128(1),
+        email: crate::Email::parse("ann@example.com").unwrap(),
+        name: Text::parse("Ann").unwrap(),
+        role: crate::Role::Customer,
+        password_hash: "$argon2id$secret".into(),
+    };
+    let published =
+        to_integration_event("User", "u1", serde_json::to_value(registered).unwrap(), at()).unwrap();
+    assert_eq!(published.subject, "events.user.created");
+    assert_eq!(published.body["event"], "user.created");
+    assert_eq!(published.body["userId"], "u1");
+    assert!(!published.body.to_string().contains("secret"));
+
+    let deleted = serde_json::to_value(ProductEvent::ProductDeleted {}).unwrap();
+    let published = to_integration_event("Product", "p1", deleted, at()).unwrap();
+    assert_eq!(published.subject, "events.product.deleted");
+    assert_eq!(published.body["productId"], "p1");
+
+    assert!(to_integration_event("Nope", "x", Value::Null, at()).is_err());
+}

@@ -1,0 +1,21 @@
+//! Atlantic's domain: the aggregates (`User`, `Seller`, `Product`, `Order`), their
+//! commands, events and errors, the values that carry rules (`Email`, `Money`,
+//! `Quantity`), and the integration-event contract published on NATS.
+//!
+//! Pure: no I/O and no runtime. What an aggregate needs from the outside world
+//! (a clock, a catalogue price, a password hash) arrives inside its commands.
+
+pub mod actor;
+pub mod error_kind;
+pub mod integration;
+pub mod money;
+pub mod order;
+pub mod product;
+pub mod seller;
+pub mod text;
+pub mod user;
+
+pub use actor::{Actor, Role};
+pub use error_kind::{DomainError, ErrorKind};
+pub use money::Money;
+pub use text::{Email, Text};

@@ -1,0 +1,125 @@
+use crate::user::Address;
+use crate::Money;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One line of an order: a product, how many, and its unit price at order time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units, at least one.
+    pub quantity: u32,
+    /// Unit price.
+    pub price: Money,
+}
+
+/// A product's units held for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservedLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units held.
+    pub quantity: u32,
+}
+
+/// The gateway's answer to a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    /// Approved and captured.
+    Success,
+    /// Refused by the gateway.
+    Declined,
+}
+
+/// What happened to an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all_fields = "camelCase")]
+pub enum OrderEvent {
+    /// The order was placed.
+    OrderCreated {
+        /// The order's id.
+        order_id: Uuid,
+        /// Who ordered.
+        customer_id: Uuid,
+        /// What was ordered.
+        items: Vec<OrderLine>,
+        /// Σ quantity × price.
+        total_price: Money,
+        /// Where it goes.
+        shipping_address: Address,
+        /// The payment method's token (kept in the store, never published).
+        payment_token: String,
+    },
+    /// The order was checked against the catalogue.
+    OrderValidated {
+        /// Whether it may go on.
+        is_valid: bool,
+        /// Why not.
+        validation_errors: Vec<String>,
+    },
+    /// The payment was answered.
+    PaymentProcessed {
+        /// The gateway's payment id.
+        payment_id: String,
+        /// Approved or declined.
+        payment_status: PaymentStatus,
+        /// The amount.
+        amount: Money,
+    },
+    /// Every line's stock is held.
+    InventoryReserved {
+        /// What is held.
+        items: Vec<ReservedLine>,
+    },
+    /// A carrier took the order.
+    OrderShipped {
+        /// The carrier's shipment id.
+        shipment_id: String,
+        /// The carrier.
+        carrier: String,
+        /// The tracking number.
+        tracking_number: String,
+    },
+    /// The order arrived.
+    OrderDelivered {
+        /// The carrier's word for it.
+        delivery_status: String,
+    },
+    /// The order was stopped.
+    OrderCancelled {
+        /// Why.
+        cancellation_reason: String,
+    },
+    /// The order came back.
+    OrderReturned {
+        /// Why.
+        return_reason: String,
+        /// What is refunded.
+        refund_amount: Money,
+    },
+}
+
+impl DomainEvent for OrderEvent {
+    fn event_type(&self) -> String {
+        match self {
+            OrderEvent::OrderCreated { .. } => "OrderCreated",
+            OrderEvent::OrderValidated { .. } => "OrderValidated",
+            OrderEvent::PaymentProcessed { .. } => "PaymentProcessed",
+            OrderEvent::InventoryReserved { .. } => "InventoryReserved",
+            OrderEvent::OrderShipped { .. } => "OrderShipped",
+            OrderEvent::OrderDelivered { .. } => "OrderDelivered",
+            OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::OrderReturned { .. } => "OrderReturned",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}

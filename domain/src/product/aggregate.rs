@@ -1,0 +1,261 @@
+use super::{ProductCommand, ProductDetails, ProductError, ProductEvent};
+use crate::{Actor, Money};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A product's current state. `inventory` is the count still for sale: units held
+/// for orders are already taken out of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    id: Option<Uuid>,
+    seller_id: Option<Uuid>,
+    details: Option<ProductDetails>,
+    inventory: i64,
+    deleted: bool,
+    /// Units each order holds; an order's entry leaves when it is released or
+    /// restocked, and a second reservation for the same order is a no-op.
+    reservations: BTreeMap<Uuid, Reservation>,
+}
+
+/// What one order holds of this product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Reservation {
+    quantity: u32,
+    returned: bool,
+}
+
+impl Product {
+    /// Whether the product exists and is not deleted.
+    pub fn is_listed(&self) -> bool {
+        self.id.is_some() && !self.deleted
+    }
+
+    /// Units for sale.
+    pub fn inventory(&self) -> i64 {
+        self.inventory
+    }
+
+    /// The unit price, while listed.
+    pub fn price(&self) -> Option<Money> {
+        self.details
+            .as_ref()
+            .filter(|_| !self.deleted)
+            .map(|d| d.price)
+    }
+
+    /// The seller, once created.
+    pub fn seller_id(&self) -> Option<Uuid> {
+        self.seller_id
+    }
+
+    fn listed_for(&self, actor: &Actor) -> Result<(), ProductError> {
+        match self.seller_id {
+            Some(seller) if !self.deleted => {
+                if actor.manages_seller(seller) {
+                    Ok(())
+                } else {
+                    Err(ProductError::Forbidden)
+                }
+            }
+            _ => Err(ProductError::NotFound),
+        }
+    }
+
+    fn adjusted(&self, delta: i64) -> Result<ProductEvent, ProductError> {
+        let inventory = self
+            .inventory
+            .checked_add(delta)
+            .filter(|n| *n >= 0)
+            .ok_or(ProductError::InsufficientInventory {
+                available: self.inventory,
+                requested: delta.saturating_neg(),
+            })?;
+        Ok(ProductEvent::InventoryAdjusted { delta, inventory })
+    }
+
+    fn decide(&self, command: ProductCommand) -> Result<Option<ProductEvent>, ProductError> {
+        let event = match command {
+            ProductCommand::Create {
+                actor,
+                product_id,
+                seller_id,
+                details,
+                inventory,
+            } => {
+                if self.id.is_some() {
+                    return Err(ProductError::AlreadyExists);
+                }
+                if !actor.manages_seller(seller_id) {
+                    return Err(ProductError::Forbidden);
+                }
+                ProductEvent::ProductCreated {
+                    product_id,
+                    seller_id,
+                    details,
+                    inventory: i64::from(inventory),
+                }
+            }
+            ProductCommand::Update { actor, changes } => {
+                self.listed_for(&actor)?;
+                if changes.is_empty() {
+                    return Err(ProductError::NothingToUpdate);
+                }
+                ProductEvent::ProductUpdated { changes }
+            }
+            ProductCommand::Delete { actor } => {
+                self.listed_for(&actor)?;
+                ProductEvent::ProductDeleted {}
+            }
+            ProductCommand::AdjustInventory { actor, delta } => {
+                self.listed_for(&actor)?;
+                if delta == 0 {
+                    return Ok(None);
+                }
+                self.adjusted(delta)?
+            }
+            ProductCommand::SetInventory { actor, inventory } => {
+                self.listed_for(&actor)?;
+                let delta = i64::from(inventory) - self.inventory;
+                if delta == 0 {
+                    return Ok(None);
+                }
+                self.adjusted(delta)?
+            }
+            ProductCommand::Reserve { order_id, quantity } => {
+                if quantity == 0 {
+                    return Err(ProductError::InvalidQuantity);
+                }
+                if self.reservations.contains_key(&order_id) {
+                    return Ok(None);
+                }
+                if !self.is_listed() {
+                    return Err(ProductError::NotFound);
+                }
+                let requested = i64::from(quantity);
+                if self.inventory < requested {
+                    return Err(ProductError::InsufficientInventory {
+                        available: self.inventory,
+                        requested,
+                    });
+                }
+                ProductEvent::StockReserved {
+                    order_id,
+                    quantity,
+                    inventory: self.inventory - requested,
+                }
+            }
+            ProductCommand::Release { order_id } => match self.reservations.get(&order_id) {
+                Some(held) if !held.returned => ProductEvent::StockReleased {
+                    order_id,
+                    quantity: held.quantity,
+                    inventory: self.inventory + i64::from(held.quantity),
+                },
+                _ => return Ok(None),
+            },
+            ProductCommand::Restock { order_id } => match self.reservations.get(&order_id) {
+                Some(held) if !held.returned => ProductEvent::StockRestocked {
+                    order_id,
+                    quantity: held.quantity,
+                    inventory: self.inventory + i64::from(held.quantity),
+                },
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some(event))
+    }
+}
+
+impl Aggregate for Product {
+    const TYPE: &'static str = "Product";
+    type Command = ProductCommand;
+    type Event = ProductEvent;
+    type Error = ProductError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: ProductCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), ProductError> {
+        if let Some(event) = self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: ProductEvent) {
+        match event {
+            ProductEvent::ProductCreated {
+                product_id,
+                seller_id,
+                details,
+                inventory,
+            } => {
+                self.id = Some(product_id);
+                self.seller_id = Some(seller_id);
+                self.details = Some(details);
+                self.inventory = inventory;
+            }
+            ProductEvent::ProductUpdated { changes } => {
+                if let Some(details) = self.details.as_mut() {
+                    if let Some(name) = changes.name {
+                        details.name = name;
+                    }
+                    if let Some(description) = changes.description {
+                        details.description = description;
+                    }
+                    if let Some(category) = changes.category {
+                        details.category = category;
+                    }
+                    if let Some(brand) = changes.brand {
+                        details.brand = brand;
+                    }
+                    if let Some(price) = changes.price {
+                        details.price = price;
+                    }
+                    if let Some(specifications) = changes.specifications {
+                        details.specifications = specifications;
+                    }
+                }
+            }
+            ProductEvent::ProductDeleted {} => self.deleted = true,
+            ProductEvent::InventoryAdjusted { inventory, .. } => self.inventory = inventory,
+            ProductEvent::StockReserved {
+                order_id,
+                quantity,
+                inventory,
+            } => {
+                self.inventory = inventory;
+                self.reservations.insert(
+                    order_id,
+                    Reservation {
+                        quantity,
+                        returned: false,
+                    },
+                );
+            }
+            ProductEvent::StockReleased {
+                order_id,
+                inventory,
+                ..
+            }
+            | ProductEvent::StockRestocked {
+                order_id,
+                inventory,
+                ..
+            } => {
+                self.inventory = inventory;
+                if let Some(held) = self.reservations.get_mut(&order_id) {
+                    held.returned = true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

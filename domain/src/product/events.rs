@@ -1,0 +1,83 @@
+use super::{ProductChanges, ProductDetails};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What happened to a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all_fields = "camelCase")]
+pub enum ProductEvent {
+    /// A product was listed.
+    ProductCreated {
+        /// The product's id.
+        product_id: Uuid,
+        /// Its seller.
+        seller_id: Uuid,
+        /// Its details.
+        #[serde(flatten)]
+        details: ProductDetails,
+        /// Units in stock.
+        inventory: i64,
+    },
+    /// Details changed.
+    ProductUpdated {
+        /// The fields that changed.
+        #[serde(flatten)]
+        changes: ProductChanges,
+    },
+    /// The product was taken off the catalogue.
+    ProductDeleted {},
+    /// Stock was adjusted by a seller or an admin.
+    InventoryAdjusted {
+        /// The change in units.
+        delta: i64,
+        /// Units in stock after it.
+        inventory: i64,
+    },
+    /// Units were held for an order.
+    StockReserved {
+        /// The order.
+        order_id: Uuid,
+        /// Units held.
+        quantity: u32,
+        /// Units in stock after it.
+        inventory: i64,
+    },
+    /// An order's held units came back (cancellation).
+    StockReleased {
+        /// The order.
+        order_id: Uuid,
+        /// Units given back.
+        quantity: u32,
+        /// Units in stock after it.
+        inventory: i64,
+    },
+    /// A returned order's units came back.
+    StockRestocked {
+        /// The order.
+        order_id: Uuid,
+        /// Units put back.
+        quantity: u32,
+        /// Units in stock after it.
+        inventory: i64,
+    },
+}
+
+impl DomainEvent for ProductEvent {
+    fn event_type(&self) -> String {
+        match self {
+            ProductEvent::ProductCreated { .. } => "ProductCreated",
+            ProductEvent::ProductUpdated { .. } => "ProductUpdated",
+            ProductEvent::ProductDeleted {} => "ProductDeleted",
+            ProductEvent::InventoryAdjusted { .. } => "InventoryAdjusted",
+            ProductEvent::StockReserved { .. } => "StockReserved",
+            ProductEvent::StockReleased { .. } => "StockReleased",
+            ProductEvent::StockRestocked { .. } => "StockRestocked",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
