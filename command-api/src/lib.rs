@@ -1,1 +1,14 @@
-pub fn x(){}
+//! Atlantic's write side: the HTTP command API, the event store on Postgres
+//! (postgres-es), and the relay that publishes committed events to NATS
+//! JetStream exactly once and in order.
+
+pub mod app;
+pub mod bus;
+pub mod db;
+pub mod http;
+pub mod metadata;
+pub mod metrics;
+pub mod passwords;
+pub mod relay;
+pub mod sessions;
+pub mod streams;

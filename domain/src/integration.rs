@@ -16,6 +16,25 @@ use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+/// Namespace of event ids (UUID v5 over `{aggregate_type}:{aggregate_id}:{sequence}`).
+const EVENT_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6a1b_2c3d_4e5f_4a6b_8c7d_9e0f_1a2b_3c4d);
+
+/// The message id of a stored event: `{aggregate_type}:{aggregate_id}:{sequence}`,
+/// unique per event and the same on every republish.
+pub fn message_id(aggregate_type: &str, aggregate_id: &str, sequence: i64) -> String {
+    format!("{aggregate_type}:{aggregate_id}:{sequence}")
+}
+
+/// The event's id, derived from its message id, so anything that sees the event
+/// (the relay, a consumer, the saga) computes the same id for it.
+pub fn event_id(aggregate_type: &str, aggregate_id: &str, sequence: i64) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &EVENT_ID_NAMESPACE,
+        message_id(aggregate_type, aggregate_id, sequence).as_bytes(),
+    )
+}
+
 /// A domain event in its published form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegrationEvent {
@@ -85,7 +104,9 @@ fn fields_of(value: impl Serialize) -> Result<Map<String, Value>, IntegrationErr
     }
 }
 
-fn product_event(event: ProductEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+fn product_event(
+    event: ProductEvent,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
     Ok(match event {
         ProductEvent::ProductCreated {
             seller_id,
@@ -102,7 +123,9 @@ fn product_event(event: ProductEvent) -> Result<(&'static str, Map<String, Value
         ProductEvent::ProductDeleted {} => ("deleted", Map::new()),
         ProductEvent::InventoryAdjusted { delta, inventory } => (
             "updated",
-            fields_of(json!({"inventory": inventory, "inventoryChange": delta, "reason": "adjustment"}))?,
+            fields_of(
+                json!({"inventory": inventory, "inventoryChange": delta, "reason": "adjustment"}),
+            )?,
         ),
         ProductEvent::StockReserved {
             order_id,
@@ -164,7 +187,9 @@ fn user_event(event: UserEvent) -> Result<(&'static str, Map<String, Value>), In
     })
 }
 
-fn seller_event(event: SellerEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+fn seller_event(
+    event: SellerEvent,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
     Ok(match event {
         SellerEvent::SellerCreated {
             user_id,
@@ -243,8 +268,12 @@ fn order_event(event: OrderEvent, order_id: &str, timestamp: String) -> Integrat
             shipment_id,
             carrier,
             tracking_number,
-        } => json!({"shipmentId": shipment_id, "carrier": carrier, "trackingNumber": tracking_number}),
-        OrderEvent::OrderDelivered { delivery_status } => json!({"deliveryStatus": delivery_status}),
+        } => {
+            json!({"shipmentId": shipment_id, "carrier": carrier, "trackingNumber": tracking_number})
+        }
+        OrderEvent::OrderDelivered { delivery_status } => {
+            json!({"deliveryStatus": delivery_status})
+        }
         OrderEvent::OrderCancelled {
             cancellation_reason,
         } => json!({"cancellationReason": cancellation_reason}),

@@ -116,7 +116,10 @@ mod tests {
     fn brief_prices_round_trip_exactly() {
         let price = Money::from_decimal(19.99).unwrap();
         assert_eq!(price.cents(), 1999);
-        let total = price.times(2).unwrap().plus(Money::from_decimal(39.99).unwrap());
+        let total = price
+            .times(2)
+            .unwrap()
+            .plus(Money::from_decimal(39.99).unwrap());
         assert_eq!(serde_json::to_string(&total.unwrap()).unwrap(), "79.97");
     }
 

@@ -93,8 +93,19 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@x.io", "a@b@c.io", "ann@localhost", "a n@x.io"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.io",
+            "a@b@c.io",
+            "ann@localhost",
+            "a n@x.io",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

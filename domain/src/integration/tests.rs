@@ -25,8 +25,16 @@ fn order_created_is_the_brief_field_for_field() {
         order_id: Uuid::from_u128(12345),
         customer_id: Uuid::from_u128(67890),
         items: vec![
-            OrderLine { product_id: product(111), quantity: 2, price: Money::from_cents(1999).unwrap() },
-            OrderLine { product_id: product(222), quantity: 1, price: Money::from_cents(3999).unwrap() },
+            OrderLine {
+                product_id: product(111),
+                quantity: 2,
+                price: Money::from_cents(1999).unwrap(),
+            },
+            OrderLine {
+                product_id: product(222),
+                quantity: 1,
+                price: Money::from_cents(3999).unwrap(),
+            },
         ],
         total_price: Money::from_cents(7997).unwrap(),
         shipping_address: Address {
@@ -43,22 +51,35 @@ fn order_created_is_the_brief_field_for_field() {
     let body = published.body;
     assert_eq!(
         keys(&body),
-        ["customerId", "event", "items", "orderId", "timestamp", "totalPrice"]
-            .map(String::from)
-            .into()
+        [
+            "customerId",
+            "event",
+            "items",
+            "orderId",
+            "timestamp",
+            "totalPrice"
+        ]
+        .map(String::from)
+        .into()
     );
     assert_eq!(body["timestamp"], "2024-07-11T12:34:56Z");
     assert_eq!(body["orderId"], "12345");
     assert_eq!(body["totalPrice"].to_string(), "79.97");
     assert_eq!(body["items"][0]["price"].to_string(), "19.99");
-    assert_eq!(keys(&body["items"][0]), ["price", "productId", "quantity"].map(String::from).into());
+    assert_eq!(
+        keys(&body["items"][0]),
+        ["price", "productId", "quantity"].map(String::from).into()
+    );
 }
 
 #[test]
 fn every_order_event_carries_exactly_the_brief_fields() {
     let cases = [
         (
-            OrderEvent::OrderValidated { is_valid: true, validation_errors: vec![] },
+            OrderEvent::OrderValidated {
+                is_valid: true,
+                validation_errors: vec![],
+            },
             vec!["isValid", "validationErrors"],
         ),
         (
@@ -71,7 +92,10 @@ fn every_order_event_carries_exactly_the_brief_fields() {
         ),
         (
             OrderEvent::InventoryReserved {
-                items: vec![ReservedLine { product_id: Uuid::from_u128(1), quantity: 2 }],
+                items: vec![ReservedLine {
+                    product_id: Uuid::from_u128(1),
+                    quantity: 2,
+                }],
             },
             vec!["items"],
         ),
@@ -83,8 +107,18 @@ fn every_order_event_carries_exactly_the_brief_fields() {
             },
             vec!["carrier", "shipmentId", "trackingNumber"],
         ),
-        (OrderEvent::OrderDelivered { delivery_status: "DELIVERED".into() }, vec!["deliveryStatus"]),
-        (OrderEvent::OrderCancelled { cancellation_reason: "Customer request".into() }, vec!["cancellationReason"]),
+        (
+            OrderEvent::OrderDelivered {
+                delivery_status: "DELIVERED".into(),
+            },
+            vec!["deliveryStatus"],
+        ),
+        (
+            OrderEvent::OrderCancelled {
+                cancellation_reason: "Customer request".into(),
+            },
+            vec!["cancellationReason"],
+        ),
         (
             OrderEvent::OrderReturned {
                 return_reason: "Damaged item".into(),
@@ -119,8 +153,13 @@ fn other_contexts_use_dotted_names_and_hide_secrets() {
         role: crate::Role::Customer,
         password_hash: "$argon2id$secret".into(),
     };
-    let published =
-        to_integration_event("User", "u1", serde_json::to_value(registered).unwrap(), at()).unwrap();
+    let published = to_integration_event(
+        "User",
+        "u1",
+        serde_json::to_value(registered).unwrap(),
+        at(),
+    )
+    .unwrap();
     assert_eq!(published.subject, "events.user.created");
     assert_eq!(published.body["event"], "user.created");
     assert_eq!(published.body["userId"], "u1");

@@ -221,7 +221,9 @@ impl Order {
 /// Σ quantity × price, after checking the lines make an order.
 fn total_of(lines: &[OrderLine]) -> Result<Money, OrderError> {
     if lines.is_empty() {
-        return Err(OrderError::InvalidLines("an order needs at least one line".into()));
+        return Err(OrderError::InvalidLines(
+            "an order needs at least one line".into(),
+        ));
     }
     if lines.len() > MAX_LINES {
         return Err(OrderError::InvalidLines(format!(
@@ -232,7 +234,9 @@ fn total_of(lines: &[OrderLine]) -> Result<Money, OrderError> {
     let mut total = Money::ZERO;
     for line in lines {
         if line.quantity == 0 {
-            return Err(OrderError::InvalidLines("quantities must be positive".into()));
+            return Err(OrderError::InvalidLines(
+                "quantities must be positive".into(),
+            ));
         }
         if !seen.insert(line.product_id) {
             return Err(OrderError::InvalidLines(

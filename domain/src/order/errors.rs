@@ -29,9 +29,7 @@ pub enum OrderError {
 impl DomainError for OrderError {
     fn kind(&self) -> ErrorKind {
         match self {
-            OrderError::AlreadyExists | OrderError::IllegalTransition { .. } => {
-                ErrorKind::Conflict
-            }
+            OrderError::AlreadyExists | OrderError::IllegalTransition { .. } => ErrorKind::Conflict,
             OrderError::NotFound => ErrorKind::NotFound,
             OrderError::InvalidLines(_) | OrderError::AmountMismatch => ErrorKind::Invalid,
         }

@@ -129,9 +129,20 @@ mod tests {
 
     #[test]
     fn only_its_seller_or_an_admin_updates_it() {
-        let owner = Actor { user_id: OWNER, role: Role::Seller, seller_id: Some(SELLER) };
-        let stranger = Actor { user_id: Uuid::from_u128(9), role: Role::Seller, seller_id: Some(Uuid::from_u128(10)) };
-        let updated = SellerEvent::SellerUpdated { name: Some(Text::parse("Acme Ltd").unwrap()), contact_email: None };
+        let owner = Actor {
+            user_id: OWNER,
+            role: Role::Seller,
+            seller_id: Some(SELLER),
+        };
+        let stranger = Actor {
+            user_id: Uuid::from_u128(9),
+            role: Role::Seller,
+            seller_id: Some(Uuid::from_u128(10)),
+        };
+        let updated = SellerEvent::SellerUpdated {
+            name: Some(Text::parse("Acme Ltd").unwrap()),
+            contact_email: None,
+        };
         TestFramework::<Seller>::with(())
             .given(vec![created()])
             .when(rename(owner.clone()))

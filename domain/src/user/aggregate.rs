@@ -158,7 +158,11 @@ mod tests {
     }
 
     fn actor(user_id: Uuid, role: Role) -> Actor {
-        Actor { user_id, role, seller_id: None }
+        Actor {
+            user_id,
+            role,
+            seller_id: None,
+        }
     }
 
     #[test]
@@ -187,7 +191,10 @@ mod tests {
             name: Some(Text::parse("Ann B").unwrap()),
             address: None,
         };
-        let expected = UserEvent::UserUpdated { name: Some(Text::parse("Ann B").unwrap()), address: None };
+        let expected = UserEvent::UserUpdated {
+            name: Some(Text::parse("Ann B").unwrap()),
+            address: None,
+        };
         TestFramework::<User>::with(())
             .given(vec![registered()])
             .when(update(actor(id(), Role::Customer)))
@@ -206,7 +213,11 @@ mod tests {
             .then_expect_error(UserError::NotFound);
         TestFramework::<User>::with(())
             .given(vec![registered()])
-            .when(UserCommand::UpdateProfile { actor: actor(id(), Role::Customer), name: None, address: None })
+            .when(UserCommand::UpdateProfile {
+                actor: actor(id(), Role::Customer),
+                name: None,
+                address: None,
+            })
             .then_expect_error(UserError::NothingToUpdate);
     }
 
@@ -224,7 +235,9 @@ mod tests {
             .then_expect_events(vec![]);
         TestFramework::<User>::with(())
             .given(vec![registered(), became])
-            .when(UserCommand::BecomeSeller { seller_id: Uuid::from_u128(100) })
+            .when(UserCommand::BecomeSeller {
+                seller_id: Uuid::from_u128(100),
+            })
             .then_expect_error(UserError::AlreadySeller);
         let mut user = User::default();
         user.apply(registered());

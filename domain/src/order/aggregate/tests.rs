@@ -155,21 +155,30 @@ fn the_happy_path_runs_in_order() {
             amount: Money::from_cents(7997).unwrap(),
         })
         .then_expect_events(vec![paid(PaymentStatus::Success)]);
-    given(vec![created(), validated(true), paid(PaymentStatus::Success)])
-        .when(OrderCommand::RecordInventoryReserved {
-            items: vec![ReservedLine {
-                product_id: Uuid::from_u128(111),
-                quantity: 2,
-            }],
-        })
-        .then_expect_events(vec![reserved()]);
-    given(vec![created(), validated(true), paid(PaymentStatus::Success), reserved()])
-        .when(OrderCommand::Ship {
-            shipment_id: "shp_1".into(),
-            carrier: "Sandbox".into(),
-            tracking_number: "1Z".into(),
-        })
-        .then_expect_events(vec![shipped()]);
+    given(vec![
+        created(),
+        validated(true),
+        paid(PaymentStatus::Success),
+    ])
+    .when(OrderCommand::RecordInventoryReserved {
+        items: vec![ReservedLine {
+            product_id: Uuid::from_u128(111),
+            quantity: 2,
+        }],
+    })
+    .then_expect_events(vec![reserved()]);
+    given(vec![
+        created(),
+        validated(true),
+        paid(PaymentStatus::Success),
+        reserved(),
+    ])
+    .when(OrderCommand::Ship {
+        shipment_id: "shp_1".into(),
+        carrier: "Sandbox".into(),
+        tracking_number: "1Z".into(),
+    })
+    .then_expect_events(vec![shipped()]);
     given(vec![
         created(),
         validated(true),
@@ -212,12 +221,16 @@ fn steps_out_of_order_are_illegal() {
             amount: Money::from_cents(1).unwrap(),
         })
         .then_expect_error(OrderError::AmountMismatch);
-    given(vec![created(), validated(true), paid(PaymentStatus::Declined)])
-        .when(OrderCommand::RecordInventoryReserved { items: vec![] })
-        .then_expect_error(OrderError::IllegalTransition {
-            action: "reserve stock for",
-            status: OrderStatus::PaymentProcessed,
-        });
+    given(vec![
+        created(),
+        validated(true),
+        paid(PaymentStatus::Declined),
+    ])
+    .when(OrderCommand::RecordInventoryReserved { items: vec![] })
+    .then_expect_error(OrderError::IllegalTransition {
+        action: "reserve stock for",
+        status: OrderStatus::PaymentProcessed,
+    });
     TestFramework::<Order>::with(())
         .given_no_previous_events()
         .when(OrderCommand::Deliver {
@@ -231,12 +244,16 @@ fn cancel_before_shipping_only_and_only_by_its_customer() {
     let cancelled = OrderEvent::OrderCancelled {
         cancellation_reason: "Customer request".into(),
     };
-    given(vec![created(), validated(true), paid(PaymentStatus::Success)])
-        .when(OrderCommand::Cancel {
-            actor: customer(),
-            reason: reason(),
-        })
-        .then_expect_events(vec![cancelled.clone()]);
+    given(vec![
+        created(),
+        validated(true),
+        paid(PaymentStatus::Success),
+    ])
+    .when(OrderCommand::Cancel {
+        actor: customer(),
+        reason: reason(),
+    })
+    .then_expect_events(vec![cancelled.clone()]);
     given(vec![created(), cancelled.clone()])
         .when(OrderCommand::Cancel {
             actor: customer(),
@@ -304,7 +321,11 @@ fn any_command() -> impl Strategy<Value = OrderCommand> {
         }),
         any::<bool>().prop_map(|ok| OrderCommand::RecordPayment {
             payment_id: "p".into(),
-            status: if ok { PaymentStatus::Success } else { PaymentStatus::Declined },
+            status: if ok {
+                PaymentStatus::Success
+            } else {
+                PaymentStatus::Declined
+            },
             amount: Money::from_cents(7997).unwrap()
         }),
         Just(OrderCommand::RecordInventoryReserved { items: vec![] }),

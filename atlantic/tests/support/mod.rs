@@ -1,0 +1,185 @@
+//! What every black-box test needs: its own database, NATS server and Redis key
+//! prefix, the app started on port 0, and small HTTP helpers.
+
+#![allow(dead_code)]
+
+pub mod nats;
+pub mod scenario;
+
+use atlantic_command_api::app::{Application, Settings};
+use atlantic_command_api::db;
+use atlantic_command_api::sessions::LoginLimits;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The Postgres server tests create their databases on.
+pub fn postgres_server() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The Redis server tests use (each under its own prefix).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A test's private world: a fresh database (migrated), a NATS server of its
+/// own, and a Redis key prefix. Dropping it removes all three.
+pub struct TestEnv {
+    pub database_name: String,
+    pub database_url: String,
+    pub nats: nats::NatsServer,
+    pub redis_prefix: String,
+    pub pool: sqlx::PgPool,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        let id = Uuid::now_v7().simple().to_string();
+        let database_name = format!("atlantic_test_{id}");
+        let database_url = format!("{}/{database_name}", postgres_server());
+        db::migrate(&database_url)
+            .await
+            .expect("migrate the test database");
+        let pool = db::connect(&database_url, 10)
+            .await
+            .expect("connect to the test database");
+        TestEnv {
+            database_name,
+            database_url,
+            nats: nats::NatsServer::start(),
+            redis_prefix: format!("test:{id}:"),
+            pool,
+        }
+    }
+
+    pub fn settings(&self, api: bool, relay: bool) -> Settings {
+        Settings {
+            database_url: self.database_url.clone(),
+            nats_url: self.nats.url(),
+            redis_url: redis_url(),
+            redis_prefix: self.redis_prefix.clone(),
+            command_api_addr: api.then(|| "127.0.0.1:0".parse().expect("an address")),
+            run_relay: relay,
+            session_ttl: Duration::from_secs(3600),
+            login_limits: LoginLimits::default(),
+            max_connections: 10,
+        }
+    }
+
+    /// Starts the write side in this process.
+    pub async fn spawn_app(&self, relay: bool) -> TestApp {
+        self.spawn_with(self.settings(true, relay)).await
+    }
+
+    pub async fn spawn_with(&self, settings: Settings) -> TestApp {
+        let app = Application::build(settings).await.expect("build the app");
+        let addr = app.address().expect("the API is bound");
+        let state = app.state().clone();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app.run(shutdown.clone()));
+        TestApp {
+            addr,
+            state,
+            http: reqwest::Client::new(),
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    /// Environment for a child `atlantic` process pointed at this test's world.
+    pub fn child_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", self.database_url.clone()),
+            ("NATS_URL", self.nats.url()),
+            ("REDIS_URL", redis_url()),
+            ("REDIS_KEY_PREFIX", self.redis_prefix.clone()),
+            ("DATABASE_MAX_CONNECTIONS", "10".into()),
+            ("RUST_LOG", "warn".into()),
+        ]
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count events")
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &format!("{}/postgres", postgres_server()),
+                "-q",
+                "-c",
+                &format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.database_name
+                ),
+            ])
+            .output();
+        if let Ok(client) = redis::Client::open(redis_url()) {
+            if let Ok(mut conn) = client.get_connection() {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{}*", self.redis_prefix))
+                    .query(&mut conn)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// The write side running in this test's process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: atlantic_command_api::http::AppState,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,105 @@
+//! A shop's usual first steps over HTTP: users, a seller, products.
+
+use super::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub id: Uuid,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the API answers")
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut request = self.http.patch(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the API answers")
+    }
+
+    /// Registers and signs in a customer.
+    pub async fn customer(&self) -> Shopper {
+        let email = format!("{}@example.com", Uuid::now_v7().simple());
+        let response = self
+            .post(
+                "/users",
+                None,
+                json!({"email": email, "password": "correct horse battery", "name": "Ann"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let id = id_of(response).await;
+        let response = self
+            .post(
+                "/sessions",
+                None,
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let session: Value = response.json().await.expect("a session");
+        Shopper {
+            id,
+            token: session["token"].as_str().expect("a token").to_string(),
+        }
+    }
+
+    /// A customer who became a seller.
+    pub async fn seller(&self) -> Shopper {
+        let shopper = self.customer().await;
+        let response = self
+            .post(
+                "/sellers",
+                Some(&shopper.token),
+                json!({"name": "Acme", "contactEmail": "shop@acme.io"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        shopper
+    }
+
+    /// Lists a product; returns its id.
+    pub async fn product(&self, seller: &Shopper, price: f64, inventory: u32) -> Uuid {
+        let response = self
+            .post(
+                "/products",
+                Some(&seller.token),
+                json!({
+                    "name": "Laptop 14",
+                    "description": "A light laptop",
+                    "category": "laptops",
+                    "brand": "Acme",
+                    "price": price,
+                    "specifications": {"ram": "16GB"},
+                    "inventory": inventory,
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        id_of(response).await
+    }
+}
+
+pub fn address() -> Value {
+    json!({"line1": "1 Main St", "city": "Lisbon", "region": "Lisboa", "country": "PT", "postalCode": "1000-001"})
+}
+
+pub async fn id_of(response: reqwest::Response) -> Uuid {
+    let body: Value = response.json().await.expect("a JSON body");
+    body["id"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .expect("an id")
+}

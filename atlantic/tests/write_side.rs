@@ -1,0 +1,593 @@
+//! The write side over HTTP against real Postgres, NATS and Redis.
+
+mod support;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::nats::{all_messages, message_count};
+use support::scenario::{address, id_of};
+use support::{eventually, TestEnv};
+
+#[tokio::test]
+async fn an_order_placed_over_http_is_stored_and_published_as_the_brief_says() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(true).await;
+    let seller = app.seller().await;
+    let laptop = app.product(&seller, 19.99, 10).await;
+    let bag = app.product(&seller, 39.99, 10).await;
+    let customer = app.customer().await;
+
+    let response = app
+        .post(
+            "/orders",
+            Some(&customer.token),
+            json!({
+                "items": [{"productId": laptop, "quantity": 2}, {"productId": bag, "quantity": 1}],
+                "shippingAddress": address(),
+                "payment": {"token": "tok_visa"},
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let order_id = id_of(response).await;
+    assert_eq!(location, format!("/orders/{order_id}"));
+
+    let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT global_position, aggregate_type, sequence, event_type FROM events ORDER BY global_position",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let types: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "UserRegistered",
+            "SellerCreated",
+            "UserBecameSeller",
+            "ProductCreated",
+            "ProductCreated",
+            "UserRegistered",
+            "OrderCreated"
+        ]
+    );
+    let positions: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "positions increase: {positions:?}"
+    );
+    let metadata: Value =
+        sqlx::query_scalar("SELECT metadata FROM events WHERE event_type = 'OrderCreated'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(metadata["userId"], customer.id.to_string());
+    for key in ["correlationId", "causationId", "requestId"] {
+        assert!(metadata[key].as_str().is_some(), "metadata has {key}");
+    }
+
+    let js = env.nats.jetstream().await;
+    let messages = eventually(Duration::from_secs(10), "7 events on NATS", || {
+        let js = js.clone();
+        async move {
+            let messages = all_messages(&js, "ATLANTIC_EVENTS").await;
+            (messages.len() == 7).then_some(messages)
+        }
+    })
+    .await;
+    let created = messages
+        .iter()
+        .find(|m| m.subject.as_str() == "events.order.OrderCreated")
+        .expect("OrderCreated on events.order.OrderCreated");
+    let body: Value = serde_json::from_slice(&created.payload).unwrap();
+    let fields: BTreeSet<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from([
+            "event",
+            "timestamp",
+            "orderId",
+            "customerId",
+            "items",
+            "totalPrice"
+        ])
+    );
+    assert_eq!(body["event"], "OrderCreated");
+    assert_eq!(body["orderId"], order_id.to_string());
+    assert_eq!(body["customerId"], customer.id.to_string());
+    assert_eq!(body["totalPrice"].to_string(), "79.97");
+    assert_eq!(
+        body["items"],
+        json!([
+            {"productId": laptop.to_string(), "quantity": 2, "price": 19.99},
+            {"productId": bag.to_string(), "quantity": 1, "price": 39.99},
+        ])
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        created
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .unwrap()
+            .as_str(),
+        format!("Order:{order_id}:1")
+    );
+    assert_eq!(
+        created.headers.get("Atlantic-Position").unwrap().as_str(),
+        positions[6].to_string()
+    );
+    let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "events.user.created",
+            "events.seller.created",
+            "events.user.updated",
+            "events.product.created",
+            "events.product.created",
+            "events.user.created",
+            "events.order.OrderCreated"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_inventory_adjustments_end_at_the_exact_sum() {
+    let env = TestEnv::new().await;
+    // Two processes' worth of write side on one event store: conflicts between
+    // them go through optimistic concurrency and retries.
+    let first = env.spawn_app(false).await;
+    let second = env.spawn_app(false).await;
+    let seller = first.seller().await;
+    let product = first.product(&seller, 5.0, 1000).await;
+    let deltas: Vec<i64> = (0..100).map(|i| if i % 3 == 0 { -7 } else { 11 }).collect();
+    let answers = join_all(deltas.iter().enumerate().map(|(i, delta)| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let token = seller.token.clone();
+        async move {
+            app.post(
+                &format!("/products/{product}/inventory"),
+                Some(&token),
+                json!({"adjust": delta}),
+            )
+            .await
+            .status()
+        }
+    }))
+    .await;
+    assert!(
+        answers.iter().all(|s| *s == StatusCode::ACCEPTED),
+        "{answers:?}"
+    );
+    let stored = first
+        .state
+        .products
+        .load(&product.to_string())
+        .await
+        .unwrap();
+    assert_eq!(stored.inventory(), 1000 + deltas.iter().sum::<i64>());
+    let adjustments: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'InventoryAdjusted'",
+    )
+    .bind(product.to_string())
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(adjustments, 100);
+}
+
+#[tokio::test]
+async fn inventory_never_goes_below_zero() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 5.0, 3).await;
+    let path = format!("/products/{product}/inventory");
+    let response = app
+        .post(&path, Some(&seller.token), json!({"adjust": -4}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let response = app
+        .post(&path, Some(&seller.token), json!({"set": 0}))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let stored = app.state.products.load(&product.to_string()).await.unwrap();
+    assert_eq!(stored.inventory(), 0);
+}
+
+/// Sends a raw body and checks the answer is a 4xx problem+json.
+async fn assert_problem(response: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    for key in ["type", "title", "detail"] {
+        assert!(body[key].is_string(), "problem has {key}: {body}");
+    }
+    body
+}
+
+#[tokio::test]
+async fn bad_input_is_a_problem_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 5.0, 3).await;
+    let customer = app.customer().await;
+    let before = env.event_count().await;
+    let raw = |path: &str, body: &str, token: Option<&str>| {
+        let mut request = app
+            .http
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+
+    let malformed = raw("/users", "{\"email\": ", None).await.unwrap();
+    assert_problem(malformed, StatusCode::BAD_REQUEST).await;
+    let wrong_type = raw(
+        "/users",
+        r#"{"email": 5, "password": "long enough pw", "name": "A"}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    let body = assert_problem(wrong_type, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(body["errors"]["email"].is_string(), "{body}");
+    let missing = raw("/users", r#"{"email": "a@b.io"}"#, None).await.unwrap();
+    assert_problem(missing, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let unknown = raw(
+        "/users",
+        r#"{"email": "a@b.io", "password": "long enough pw", "name": "A", "role": "admin"}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    let body = assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(body["errors"]["role"].is_string(), "{body}");
+    let short = raw(
+        "/users",
+        r#"{"email": "a@b.io", "password": "short", "name": "A"}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    let body = assert_problem(short, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(body["errors"]["password"].is_string(), "{body}");
+    let bad_email = raw(
+        "/users",
+        r#"{"email": "nope", "password": "long enough pw", "name": "A"}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_problem(bad_email, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let huge = format!(
+        r#"{{"email": "a@b.io", "password": "long enough pw", "name": "{}"}}"#,
+        "x".repeat(2 << 20)
+    );
+    assert_problem(
+        raw("/users", &huge, None).await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    let not_json = app
+        .http
+        .post(app.url("/users"))
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    let order = |items: Value| {
+        json!({"items": items, "shippingAddress": address(), "payment": {"token": "tok_visa"}})
+            .to_string()
+    };
+    let priced = order(json!([{"productId": product, "quantity": 1, "price": 0.01}]));
+    assert_problem(
+        raw("/orders", &priced, Some(&customer.token))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let negative = order(json!([{"productId": product, "quantity": -1}]));
+    assert_problem(
+        raw("/orders", &negative, Some(&customer.token))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let zero = order(json!([{"productId": product, "quantity": 0}]));
+    assert_problem(
+        raw("/orders", &zero, Some(&customer.token)).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let empty = order(json!([]));
+    assert_problem(
+        raw("/orders", &empty, Some(&customer.token)).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let no_token = order(json!([{"productId": product, "quantity": 1}]));
+    assert_problem(
+        raw("/orders", &no_token, None).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_problem(
+        raw("/orders", &no_token, Some("forged")).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let garbage = app
+        .http
+        .post(app.url("/orders"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(garbage, StatusCode::UNAUTHORIZED).await;
+
+    let product_path = format!("/products/{product}");
+    let cents = app
+        .patch(&product_path, Some(&seller.token), json!({"price": 1.001}))
+        .await;
+    assert_problem(cents, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let inventory_field = app
+        .patch(&product_path, Some(&seller.token), json!({"inventory": 9}))
+        .await;
+    assert_problem(inventory_field, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let by_customer = app
+        .patch(
+            &product_path,
+            Some(&customer.token),
+            json!({"name": "Mine"}),
+        )
+        .await;
+    assert_problem(by_customer, StatusCode::FORBIDDEN).await;
+    let spec_array = app
+        .patch(
+            &product_path,
+            Some(&seller.token),
+            json!({"specifications": [1]}),
+        )
+        .await;
+    assert_problem(spec_array, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let both = app
+        .post(
+            &format!("{product_path}/inventory"),
+            Some(&seller.token),
+            json!({"adjust": 1, "set": 2}),
+        )
+        .await;
+    assert_problem(both, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let not_a_uuid = app
+        .patch(
+            "/products/not-a-uuid",
+            Some(&seller.token),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_problem(not_a_uuid, StatusCode::NOT_FOUND).await;
+    let create_as_customer = app
+        .post(
+            "/products",
+            Some(&customer.token),
+            json!({"name": "n", "description": "d", "category": "c", "brand": "b", "price": 1.0, "inventory": 1}),
+        )
+        .await;
+    assert_problem(create_as_customer, StatusCode::FORBIDDEN).await;
+    let stranger_order = app
+        .post(
+            &format!("/orders/{product}/cancel"),
+            Some(&customer.token),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_problem(stranger_order, StatusCode::NOT_FOUND).await;
+    let deliver_as_customer = app
+        .post(
+            &format!("/orders/{product}/delivery"),
+            Some(&customer.token),
+            json!({"deliveryStatus": "DELIVERED"}),
+        )
+        .await;
+    assert_problem(deliver_as_customer, StatusCode::FORBIDDEN).await;
+
+    assert_eq!(
+        env.event_count().await,
+        before,
+        "no bad request wrote an event"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_revoked_at_once_and_sign_in_is_rate_limited() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let customer = app.customer().await;
+    let profile = format!("/users/{}", customer.id);
+    let response = app
+        .patch(
+            &profile,
+            Some(&customer.token),
+            json!({"name": "Ann B", "address": address()}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["version"], 2);
+
+    let other = app.customer().await;
+    let response = app
+        .patch(&profile, Some(&other.token), json!({"name": "Mallory"}))
+        .await;
+    assert_problem(response, StatusCode::FORBIDDEN).await;
+
+    let response = app
+        .http
+        .delete(app.url("/sessions/current"))
+        .bearer_auth(&customer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app
+        .patch(&profile, Some(&customer.token), json!({"name": "Ann C"}))
+        .await;
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+
+    let email = "limited@example.com";
+    let registered = app
+        .post(
+            "/users",
+            None,
+            json!({"email": email, "password": "correct horse battery", "name": "L"}),
+        )
+        .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    for _ in 0..10 {
+        let wrong = app
+            .post(
+                "/sessions",
+                None,
+                json!({"email": email, "password": "wrong password"}),
+            )
+            .await;
+        assert_problem(wrong, StatusCode::UNAUTHORIZED).await;
+    }
+    let limited = app
+        .post(
+            "/sessions",
+            None,
+            json!({"email": email, "password": "correct horse battery"}),
+        )
+        .await;
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let send = |body: Value| {
+        app.http
+            .post(app.url("/products"))
+            .bearer_auth(&seller.token)
+            .header("idempotency-key", "key-1")
+            .json(&body)
+            .send()
+    };
+    let body = json!({"name": "n", "description": "d", "category": "c", "brand": "b", "price": 1.5, "inventory": 1});
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let before = env.event_count().await;
+    let again = send(body.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["location"], location);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(env.event_count().await, before);
+    let other_body = send(json!({"name": "other", "description": "d", "category": "c", "brand": "b", "price": 1.5, "inventory": 1}))
+        .await
+        .unwrap();
+    assert_problem(other_body, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(env.event_count().await, before);
+}
+
+#[tokio::test]
+async fn operations_endpoints_answer() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(true).await;
+    let seller = app.seller().await;
+    app.product(&seller, 1.0, 1).await;
+    let health = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready: Value = app
+        .http
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready["checks"],
+        json!({"postgres": "up", "redis": "up", "nats": "up"})
+    );
+    let openapi: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/users",
+        "/sessions",
+        "/sellers",
+        "/products",
+        "/products/{id}/inventory",
+        "/orders",
+        "/orders/{id}/cancel",
+    ] {
+        assert!(
+            openapi["paths"][path].is_object(),
+            "OpenAPI documents {path}"
+        );
+    }
+    let metrics = eventually(
+        Duration::from_secs(10),
+        "the relay to publish 4 events",
+        || async {
+            let metrics = app
+                .http
+                .get(app.url("/metrics"))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            metrics
+                .contains("atlantic_relay_published_total 4")
+                .then_some(metrics)
+        },
+    )
+    .await;
+    let js = env.nats.jetstream().await;
+    assert_eq!(message_count(&js, "ATLANTIC_EVENTS").await, 4);
+    assert!(metrics.contains("atlantic_relay_lag_events 0"), "{metrics}");
+    assert!(
+        metrics.contains("atlantic_http_responses_total{api=\"command\",status=\"201\"}"),
+        "{metrics}"
+    );
+}

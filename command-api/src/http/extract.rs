@@ -1,0 +1,111 @@
+//! Extractors: JSON bodies and path ids that fail as problem+json, the request
+//! id, and the signed-in user.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::metadata::CommandMetadata;
+use crate::sessions::Session;
+use atlantic_domain::{Actor, Role};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+/// A JSON body whose rejections are problem+json (400, 413, 415, 422).
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// A path parameter whose rejection (not a UUID, say) is a 404.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct IdPath<T>(pub T);
+
+/// The id of the current HTTP request (`X-Request-Id`), set by the request-id
+/// middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .copied()
+            .unwrap_or_else(|| RequestId(Uuid::now_v7())))
+    }
+}
+
+/// The signed-in user, from `Authorization: Bearer <token>`. Without a live
+/// session the request is answered 401.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The session.
+    pub session: Session,
+    /// The bearer token (to revoke or update the session).
+    pub token: String,
+    /// The request id.
+    pub request_id: Uuid,
+}
+
+impl AuthUser {
+    /// The actor commands run as.
+    pub fn actor(&self) -> Actor {
+        self.session.actor()
+    }
+
+    /// Event metadata for a command this request sends.
+    pub fn metadata(&self) -> CommandMetadata {
+        CommandMetadata::for_request(self.request_id, Some(self.session.user_id))
+    }
+
+    /// 403 unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.session.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the role {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty() && token.len() <= 256)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("sign in: `Authorization: Bearer <token>`".into())
+            })?;
+        let session = state
+            .sessions
+            .get(&token)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("the session is not valid".into()))?;
+        let RequestId(request_id) = RequestId::from_request_parts(parts, state).await?;
+        Ok(AuthUser {
+            session,
+            token,
+            request_id,
+        })
+    }
+}

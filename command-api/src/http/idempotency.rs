@@ -1,0 +1,166 @@
+//! `Idempotency-Key` on POST: the same key and body within 24 hours gets the
+//! first answer again and writes nothing twice.
+//!
+//! The key is claimed in Postgres before the handler runs, so two concurrent
+//! requests with one key cannot both execute; the second is told to retry (409).
+//! Answers below 500 are kept; a 5xx releases the key so the client can retry.
+
+use super::error::ApiError;
+use super::{AppState, BODY_LIMIT};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+const HEADER: &str = "idempotency-key";
+
+/// The middleware.
+pub async fn replay_or_record(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
+        return next.run(request).await;
+    }
+    match handle(state, request, next).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
+    let key = request
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible characters".into())
+        })?
+        .to_string();
+    let principal = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let scope = hex::encode(
+        Sha256::new()
+            .chain_update(&principal)
+            .chain_update(b"\0")
+            .chain_update(request.uri().path().as_bytes())
+            .finalize(),
+    );
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let request_hash = hex::encode(Sha256::digest(&bytes));
+
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - interval '24 hours'",
+    )
+    .bind(&scope)
+    .bind(&key)
+    .execute(&state.pool)
+    .await?;
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(&scope)
+    .bind(&key)
+    .bind(&request_hash)
+    .execute(&state.pool)
+    .await?
+    .rows_affected()
+        == 1;
+
+    if !claimed {
+        return replay(&state, &scope, &key, &request_hash).await;
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    if status.is_server_error() {
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
+            .bind(&scope)
+            .bind(&key)
+            .execute(&state.pool)
+            .await?;
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot read the response: {e}")))?;
+    let location = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = $3, location = $4, body = $5 WHERE scope = $1 AND key = $2",
+    )
+    .bind(&scope)
+    .bind(&key)
+    .bind(i16::try_from(status.as_u16()).unwrap_or(500))
+    .bind(location)
+    .bind(body.to_vec())
+    .execute(&state.pool)
+    .await?;
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+async fn replay(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Response, ApiError> {
+    let row: Option<(String, Option<i16>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT request_hash, status, location, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((stored_hash, status, location, body)) = row else {
+        return Err(ApiError::Conflict(
+            "the request with this Idempotency-Key just failed; retry".into(),
+        ));
+    };
+    if stored_hash != request_hash {
+        return Err(ApiError::Invalid {
+            detail: "this Idempotency-Key was used with a different body".into(),
+            errors: [(
+                "Idempotency-Key".to_string(),
+                "reused with a different body".to_string(),
+            )]
+            .into(),
+        });
+    }
+    let Some(status) = status else {
+        return Err(ApiError::Conflict(
+            "a request with this Idempotency-Key is in progress".into(),
+        ));
+    };
+    let body = body.unwrap_or_default();
+    let content_type = if body.first() == Some(&b'{') && status >= 400 {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

@@ -1,0 +1,138 @@
+//! The command API's HTTP layer: one router per resource, merged here.
+
+mod error;
+mod extract;
+mod health;
+mod idempotency;
+mod openapi;
+mod orders;
+mod products;
+mod sellers;
+mod sessions;
+mod users;
+
+pub use error::{ApiError, Problem};
+pub use users::register_user;
+
+use crate::bus::CommandBus;
+use crate::metrics::Metrics;
+use crate::sessions::SessionStore;
+use atlantic_domain::order::Order;
+use atlantic_domain::product::Product;
+use atlantic_domain::seller::Seller;
+use atlantic_domain::user::User;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use extract::RequestId;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The Postgres pool (event store, idempotency keys).
+    pub pool: PgPool,
+    /// Users.
+    pub users: Arc<CommandBus<User>>,
+    /// Sellers.
+    pub sellers: Arc<CommandBus<Seller>>,
+    /// Products (snapshotted: inventory has long histories).
+    pub products: Arc<CommandBus<Product>>,
+    /// Orders.
+    pub orders: Arc<CommandBus<Order>>,
+    /// Sessions and rate limits.
+    pub sessions: SessionStore,
+    /// NATS, for readiness.
+    pub nats: async_nats::Client,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// The buses over `pool`, with the given session store, NATS client and metrics.
+    pub fn new(
+        pool: PgPool,
+        sessions: SessionStore,
+        nats: async_nats::Client,
+        metrics: Metrics,
+    ) -> Self {
+        AppState {
+            users: Arc::new(CommandBus::new(pool.clone(), None)),
+            sellers: Arc::new(CommandBus::new(pool.clone(), None)),
+            products: Arc::new(CommandBus::new(pool.clone(), Some(100))),
+            orders: Arc::new(CommandBus::new(pool.clone(), None)),
+            pool,
+            sessions,
+            nats,
+            metrics,
+        }
+    }
+}
+
+/// The answer to a command: the aggregate's id and version after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// The aggregate's id.
+    pub id: Uuid,
+    /// Its version (last event's sequence) after the command.
+    pub version: usize,
+}
+
+/// The whole command API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(sellers::router())
+        .merge(products::router())
+        .merge(orders::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::replay_or_record,
+        ))
+        .merge(health::router())
+        .merge(openapi::router())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_id_and_metrics,
+        ))
+        .with_state(state)
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request an id (the client's `X-Request-Id` when it is a UUID),
+/// echoes it, and counts answers by status.
+async fn request_id_and_metrics(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    request.extensions_mut().insert(RequestId(id));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    state.metrics.add(
+        "atlantic_http_responses_total",
+        &format!("api=\"command\",status=\"{}\"", response.status().as_u16()),
+        1,
+    );
+    response
+}

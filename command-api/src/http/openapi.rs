@@ -1,0 +1,43 @@
+//! The OpenAPI 3.1 document at `/openapi.json`.
+
+use super::{health, orders, products, sellers, sessions, users, AppState};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Atlantic command API", description = "Commands that change the shop. Errors are RFC 9457 problem+json."),
+    paths(
+        users::register, users::update_profile,
+        sessions::sign_in, sessions::sign_out,
+        sellers::create, sellers::update,
+        products::create, products::update, products::inventory, products::remove,
+        orders::place, orders::cancel, orders::deliver, orders::send_back,
+        health::health, health::ready, health::metrics,
+    ),
+    modifiers(&BearerAuth)
+)]
+struct CommandApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document, for tests and tools.
+pub fn document() -> utoipa::openapi::OpenApi {
+    CommandApiDoc::openapi()
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}

@@ -1,0 +1,219 @@
+//! `POST /orders`, `POST /orders/{id}/cancel`, `/delivery`, `/return`.
+
+use super::error::ApiError;
+use super::extract::{AuthUser, Body, IdPath};
+use super::{Accepted, AppState};
+use atlantic_domain::order::{OrderCommand, OrderLine};
+use atlantic_domain::user::Address;
+use atlantic_domain::{Money, Role, Text};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use futures::future::try_join_all;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", post(place))
+        .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/delivery", post(deliver))
+        .route("/orders/{id}/return", post(send_back))
+}
+
+/// A line as the customer sends it: no price, the catalogue sets it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceOrderLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units, at least one.
+    pub quantity: u32,
+}
+
+/// The payment method.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Payment {
+    /// The gateway token (`tok_decline` and `tok_timeout` in the sandbox).
+    #[schema(value_type = String)]
+    pub token: Text<200>,
+}
+
+/// A new order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceOrder {
+    /// What to order.
+    pub items: Vec<PlaceOrderLine>,
+    /// Where it goes.
+    #[schema(value_type = Object)]
+    pub shipping_address: Address,
+    /// How it is paid.
+    pub payment: Payment,
+}
+
+/// A reason (cancel, return).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reason {
+    /// Why.
+    #[schema(value_type = String)]
+    pub reason: Text<500>,
+}
+
+/// The carrier's delivery callback.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    /// The carrier's word, e.g. `DELIVERED`.
+    #[schema(value_type = String)]
+    pub delivery_status: Text<100>,
+}
+
+/// Place an order. Each line's price is the catalogue's at this moment; a
+/// product that does not exist is priced 0 and the order saga refuses it.
+pub async fn place_order(
+    state: &AppState,
+    user: &AuthUser,
+    items: Vec<PlaceOrderLine>,
+    shipping_address: Address,
+    payment_token: Text<200>,
+) -> Result<Accepted, ApiError> {
+    if items.len() > atlantic_domain::order::MAX_LINES {
+        return Err(ApiError::invalid_field("items", "too many lines"));
+    }
+    let lines = try_join_all(items.into_iter().map(|item| async move {
+        let product = state.products.load(&item.product_id.to_string()).await?;
+        Ok::<_, ApiError>(OrderLine {
+            product_id: item.product_id,
+            quantity: item.quantity,
+            price: product.price().unwrap_or(Money::ZERO),
+        })
+    }))
+    .await?;
+    let order_id = Uuid::now_v7();
+    let command = OrderCommand::Place {
+        order_id,
+        customer_id: user.session.user_id,
+        lines,
+        shipping_address,
+        payment_token,
+    };
+    let committed = state
+        .orders
+        .execute(&order_id.to_string(), command, &user.metadata())
+        .await?;
+    Ok(Accepted {
+        id: order_id,
+        version: committed.version,
+    })
+}
+
+/// Place an order (any signed-in shopper).
+#[utoipa::path(post, path = "/orders", tag = "orders", request_body = PlaceOrder, security(("bearer" = [])),
+    responses((status = 201, body = Accepted), (status = 401, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn place(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Body(body): Body<PlaceOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    let accepted = place_order(
+        &state,
+        &user,
+        body.items,
+        body.shipping_address,
+        body.payment.token,
+    )
+    .await?;
+    let location = format!("/orders/{}", accepted.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(accepted),
+    ))
+}
+
+/// Cancel an order before it ships (its customer or an admin).
+#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", request_body = Reason,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+    Body(body): Body<Reason>,
+) -> Result<impl IntoResponse, ApiError> {
+    let command = OrderCommand::Cancel {
+        actor: user.actor(),
+        reason: body.reason,
+    };
+    let committed = state
+        .orders
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}
+
+/// Record delivery (the carrier's callback; admins).
+#[utoipa::path(post, path = "/orders/{id}/delivery", tag = "orders", request_body = Delivery,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn deliver(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+    Body(body): Body<Delivery>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let command = OrderCommand::Deliver {
+        delivery_status: body.delivery_status.as_str().to_string(),
+    };
+    let committed = state
+        .orders
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}
+
+/// Return a delivered order (its customer).
+#[utoipa::path(post, path = "/orders/{id}/return", tag = "orders", request_body = Reason,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn send_back(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+    Body(body): Body<Reason>,
+) -> Result<impl IntoResponse, ApiError> {
+    let command = OrderCommand::Return {
+        actor: user.actor(),
+        reason: body.reason,
+    };
+    let committed = state
+        .orders
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}

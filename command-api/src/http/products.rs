@@ -1,0 +1,241 @@
+//! `POST /products`, `PATCH /products/{id}`, `POST /products/{id}/inventory`,
+//! `DELETE /products/{id}`.
+
+use super::error::ApiError;
+use super::extract::{AuthUser, Body, IdPath};
+use super::{Accepted, AppState};
+use atlantic_domain::product::{ProductChanges, ProductCommand, ProductDetails};
+use atlantic_domain::{Money, Role, Text};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/products", post(create))
+        .route(
+            "/products/{id}",
+            axum::routing::patch(update).delete(remove),
+        )
+        .route("/products/{id}/inventory", post(inventory))
+}
+
+/// A new listing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateProduct {
+    /// Title.
+    #[schema(value_type = String)]
+    pub name: Text<500>,
+    /// Description.
+    #[schema(value_type = String)]
+    pub description: Text<20000>,
+    /// Category, e.g. `laptops`.
+    #[schema(value_type = String)]
+    pub category: Text<200>,
+    /// Brand.
+    #[schema(value_type = String)]
+    pub brand: Text<200>,
+    /// Unit price, exact to the cent.
+    #[schema(value_type = f64)]
+    pub price: Money,
+    /// Any further facts.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub specifications: Map<String, Value>,
+    /// Units in stock.
+    pub inventory: u32,
+    /// The seller (admins only; a seller lists under their own).
+    pub seller_id: Option<Uuid>,
+}
+
+/// A change of details; inventory changes through `/inventory`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateProduct {
+    /// Title.
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Text<500>>,
+    /// Description.
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Text<20000>>,
+    /// Category.
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Text<200>>,
+    /// Brand.
+    #[schema(value_type = Option<String>)]
+    pub brand: Option<Text<200>>,
+    /// Unit price.
+    #[schema(value_type = Option<f64>)]
+    pub price: Option<Money>,
+    /// Specifications (replaced whole).
+    #[schema(value_type = Option<Object>)]
+    pub specifications: Option<Map<String, Value>>,
+}
+
+/// Either a signed change of stock or an absolute count.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeInventory {
+    /// Units to add (positive) or remove (negative).
+    pub adjust: Option<i64>,
+    /// The new count.
+    pub set: Option<u32>,
+}
+
+/// The seller a new product is listed under: a seller's own, or for an admin the
+/// one named.
+fn seller_for(user: &AuthUser, named: Option<Uuid>) -> Result<Uuid, ApiError> {
+    user.require(&[Role::Seller, Role::Admin])?;
+    match (user.session.role, named, user.session.seller_id) {
+        (Role::Admin, Some(seller), _) => Ok(seller),
+        (_, None, Some(own)) => Ok(own),
+        (_, Some(seller), Some(own)) if seller == own => Ok(own),
+        (Role::Admin, None, None) => Err(ApiError::invalid_field(
+            "sellerId",
+            "an admin must name the seller",
+        )),
+        _ => Err(ApiError::Forbidden(
+            "you may list products only under your own seller".into(),
+        )),
+    }
+}
+
+/// List a product (a seller, or an admin naming the seller).
+#[utoipa::path(post, path = "/products", tag = "products", request_body = CreateProduct, security(("bearer" = [])),
+    responses((status = 201, body = Accepted), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Body(body): Body<CreateProduct>,
+) -> Result<impl IntoResponse, ApiError> {
+    let seller_id = seller_for(&user, body.seller_id)?;
+    let product_id = Uuid::now_v7();
+    let command = ProductCommand::Create {
+        actor: user.actor(),
+        product_id,
+        seller_id,
+        details: ProductDetails {
+            name: body.name,
+            description: body.description,
+            category: body.category,
+            brand: body.brand,
+            price: body.price,
+            specifications: body.specifications,
+        },
+        inventory: body.inventory,
+    };
+    let committed = state
+        .products
+        .execute(&product_id.to_string(), command, &user.metadata())
+        .await?;
+    let location = format!("/products/{product_id}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(Accepted {
+            id: product_id,
+            version: committed.version,
+        }),
+    ))
+}
+
+/// Change a product's details (its seller or an admin).
+#[utoipa::path(patch, path = "/products/{id}", tag = "products", request_body = UpdateProduct,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+    Body(body): Body<UpdateProduct>,
+) -> Result<impl IntoResponse, ApiError> {
+    let changes = ProductChanges {
+        name: body.name,
+        description: body.description,
+        category: body.category,
+        brand: body.brand,
+        price: body.price,
+        specifications: body.specifications,
+    };
+    let command = ProductCommand::Update {
+        actor: user.actor(),
+        changes,
+    };
+    let committed = state
+        .products
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}
+
+/// Adjust or set the stock (its seller or an admin).
+#[utoipa::path(post, path = "/products/{id}/inventory", tag = "products", request_body = ChangeInventory,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 409, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn inventory(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+    Body(body): Body<ChangeInventory>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = user.actor();
+    let command = match (body.adjust, body.set) {
+        (Some(delta), None) => ProductCommand::AdjustInventory { actor, delta },
+        (None, Some(inventory)) => ProductCommand::SetInventory { actor, inventory },
+        _ => {
+            return Err(ApiError::invalid_field(
+                "adjust",
+                "give exactly one of `adjust` and `set`",
+            ))
+        }
+    };
+    let committed = state
+        .products
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}
+
+/// Take a product off the catalogue (its seller or an admin).
+#[utoipa::path(delete, path = "/products/{id}", tag = "products",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let command = ProductCommand::Delete {
+        actor: user.actor(),
+    };
+    let committed = state
+        .products
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}

@@ -1,0 +1,334 @@
+//! The relay: events table ➜ NATS JetStream, exactly once and in order.
+//!
+//! The events table is the outbox. One relay at a time is active (a Postgres
+//! advisory lock; others stand by). It reads rows in (transaction id, global
+//! position) order, taking only rows whose transaction is older than every
+//! transaction still running: those can no longer be joined by a row that
+//! commits late under a lower position, so nothing is ever skipped. Each row is
+//! published with `Nats-Msg-Id = {aggregate_type}:{aggregate_id}:{sequence}`;
+//! after the acks the checkpoint moves. A crash republishes from the checkpoint
+//! and JetStream's duplicate window drops what it already stored.
+//!
+//! JetStream can lose acknowledged writes on a crash, so on every start the
+//! relay reads the stream's last message and rewinds the checkpoint to it if
+//! the stream is behind.
+
+use crate::metrics::Metrics;
+use crate::streams::{self, EVENTS_STREAM};
+use anyhow::Context;
+use async_nats::jetstream::{self, context::Publish};
+use async_nats::HeaderMap;
+use atlantic_domain::integration::{event_id, message_id, to_integration_event};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgListener;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// The advisory lock that elects the active relay.
+const LEADER_LOCK: i64 = 0x4154_4c41_4e54_4943;
+/// The channel the events table's trigger notifies.
+const CHANNEL: &str = "atlantic_events";
+
+/// Publishes committed events to JetStream.
+pub struct Relay {
+    pool: PgPool,
+    js: jetstream::Context,
+    metrics: Metrics,
+    batch_size: i64,
+    poll_interval: Duration,
+}
+
+/// A published row's place in the relay's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Checkpoint {
+    transaction_id: i64,
+    global_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    global_position: i64,
+    transaction_id: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    payload: Value,
+    metadata: Value,
+    recorded_at: DateTime<Utc>,
+}
+
+impl Relay {
+    /// A relay from the events table in `pool` to JetStream `js`.
+    pub fn new(pool: PgPool, js: jetstream::Context, metrics: Metrics) -> Self {
+        Relay {
+            pool,
+            js,
+            metrics,
+            batch_size: 500,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+
+    /// Runs until `shutdown`: waits to become the leader, then publishes. Any
+    /// failure (Postgres, NATS) restarts the cycle after a pause, from the
+    /// checkpoint.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.lead(&shutdown).await {
+                Ok(()) => break,
+                Err(error) => {
+                    warn!(
+                        error = format!("{error:#}"),
+                        "relay failed; restarting from the checkpoint"
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn lead(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let Some(mut lock) = self.become_leader(shutdown).await? else {
+            return Ok(());
+        };
+        info!("relay is the active relay");
+        streams::ensure(&self.js).await?;
+        self.reconcile_with_stream().await?;
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            let published = self.publish_batch().await?;
+            if published as i64 == self.batch_size {
+                continue;
+            }
+            sqlx::query("SELECT 1")
+                .execute(&mut lock)
+                .await
+                .context("lost the leader connection")?;
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                notification = listener.recv() => { notification?; }
+                _ = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Waits for the advisory lock; returns the connection that holds it, or
+    /// `None` on shutdown.
+    async fn become_leader(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Option<PgConnection>> {
+        let options = self.pool.connect_options();
+        let mut conn = PgConnection::connect_with(&options).await?;
+        loop {
+            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(LEADER_LOCK)
+                .fetch_one(&mut conn)
+                .await?;
+            if leader {
+                return Ok(Some(conn));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    async fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        let (transaction_id, global_position): (i64, i64) =
+            sqlx::query_as("SELECT transaction_id, global_position FROM relay_checkpoint")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Checkpoint {
+            transaction_id,
+            global_position,
+        })
+    }
+
+    async fn save(&self, checkpoint: Checkpoint) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE relay_checkpoint SET transaction_id = $1, global_position = $2, updated_at = now()",
+        )
+        .bind(checkpoint.transaction_id)
+        .bind(checkpoint.global_position)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Rewinds the checkpoint to the stream's last message when the stream lost
+    /// messages the relay had seen acknowledged.
+    async fn reconcile_with_stream(&self) -> anyhow::Result<()> {
+        let mut stream = self
+            .js
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open stream: {e}"))?;
+        let state = stream
+            .info()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read stream info: {e}"))?
+            .state
+            .clone();
+        let checkpoint = self.checkpoint().await?;
+        let stream_end = if state.messages == 0 {
+            Checkpoint {
+                transaction_id: 0,
+                global_position: 0,
+            }
+        } else {
+            let last = stream
+                .get_raw_message(state.last_sequence)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the stream's last message: {e}"))?;
+            let position: i64 = last
+                .headers
+                .get("Atlantic-Position")
+                .and_then(|v| v.as_str().parse().ok())
+                .context("the stream's last message has no Atlantic-Position")?;
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT transaction_id::text::bigint FROM events WHERE global_position = $1",
+            )
+            .bind(position)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some((transaction_id,)) = row else {
+                warn!(
+                    position,
+                    "the stream's last event is not in this event store"
+                );
+                return Ok(());
+            };
+            Checkpoint {
+                transaction_id,
+                global_position: position,
+            }
+        };
+        if stream_end < checkpoint {
+            warn!(
+                from = checkpoint.global_position,
+                to = stream_end.global_position,
+                "the stream is behind the checkpoint; republishing"
+            );
+            self.save(stream_end).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the next batch of safe rows; returns how many.
+    async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let from = self.checkpoint().await?;
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
+                    aggregate_id, sequence, payload, metadata, recorded_at \
+             FROM events \
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY transaction_id, global_position \
+             LIMIT $3",
+        )
+        .bind(from.transaction_id.to_string())
+        .bind(from.global_position)
+        .bind(self.batch_size)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            self.record_lag(from).await?;
+            return Ok(0);
+        }
+        let mut acks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event = to_integration_event(
+                &row.aggregate_type,
+                &row.aggregate_id,
+                row.payload.clone(),
+                row.recorded_at,
+            )
+            .with_context(|| format!("event at position {}", row.global_position))?;
+            let publish = Publish::build()
+                .payload(serde_json::to_vec(&event.body)?.into())
+                .headers(headers(row));
+            let ack = self
+                .js
+                .send_publish(event.subject, publish)
+                .await
+                .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?;
+            acks.push(ack);
+        }
+        let mut done = from;
+        for (row, ack) in rows.iter().zip(acks) {
+            if let Err(error) = ack.await {
+                self.save(done).await?;
+                anyhow::bail!(
+                    "JetStream did not acknowledge position {}: {error}",
+                    row.global_position
+                );
+            }
+            done = Checkpoint {
+                transaction_id: row.transaction_id,
+                global_position: row.global_position,
+            };
+        }
+        self.save(done).await?;
+        self.metrics
+            .add("atlantic_relay_published_total", "", rows.len() as i64);
+        self.record_lag(done).await?;
+        Ok(rows.len())
+    }
+
+    async fn record_lag(&self, at: Checkpoint) -> anyhow::Result<()> {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT max(global_position) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        let lag = newest
+            .unwrap_or(0)
+            .saturating_sub(at.global_position)
+            .max(0);
+        self.metrics.set("atlantic_relay_lag_events", "", lag);
+        self.metrics
+            .set("atlantic_relay_checkpoint_position", "", at.global_position);
+        Ok(())
+    }
+}
+
+fn headers(row: &EventRow) -> HeaderMap {
+    let meta = |key: &str| {
+        row.metadata
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "Nats-Msg-Id",
+        message_id(&row.aggregate_type, &row.aggregate_id, row.sequence).as_str(),
+    );
+    headers.insert(
+        "Atlantic-Event-Id",
+        event_id(&row.aggregate_type, &row.aggregate_id, row.sequence)
+            .to_string()
+            .as_str(),
+    );
+    headers.insert(
+        "Atlantic-Position",
+        row.global_position.to_string().as_str(),
+    );
+    headers.insert("Atlantic-Aggregate-Type", row.aggregate_type.as_str());
+    headers.insert("Atlantic-Aggregate-Id", row.aggregate_id.as_str());
+    headers.insert("Atlantic-Sequence", row.sequence.to_string().as_str());
+    headers.insert("Atlantic-Correlation-Id", meta("correlationId").as_str());
+    headers.insert("Atlantic-Causation-Id", meta("causationId").as_str());
+    headers
+}
