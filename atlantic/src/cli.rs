@@ -17,11 +17,11 @@ use tokio_util::sync::CancellationToken;
 #[command(name = "atlantic", version, about)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Subcommands,
 }
 
 #[derive(Subcommand)]
-enum Command {
+enum Subcommands {
     /// Run every component in one process (command API and relay).
     Serve(Run),
     /// Run the command API alone.
@@ -134,15 +134,17 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(run) => serve(run.settings(true, true), &run.connections).await,
-            Command::CommandApi(run) => serve(run.settings(true, false), &run.connections).await,
-            Command::Relay(run) => serve(run.settings(false, true), &run.connections).await,
-            Command::Migrate(connections) => {
+            Subcommands::Serve(run) => serve(run.settings(true, true), &run.connections).await,
+            Subcommands::CommandApi(run) => {
+                serve(run.settings(true, false), &run.connections).await
+            }
+            Subcommands::Relay(run) => serve(run.settings(false, true), &run.connections).await,
+            Subcommands::Migrate(connections) => {
                 db::migrate(&connections.database_url).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::User {
+            Subcommands::User {
                 command: UserCommand::Create(args),
             } => create_user(args).await,
         }

@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A metric's name and its labels.
+type Key = (String, String);
+
 /// Named counters and gauges with labels, shared by every component of a process.
 #[derive(Clone, Default)]
 pub struct Metrics {
-    values: Arc<Mutex<BTreeMap<(String, String), Arc<AtomicI64>>>>,
+    values: Arc<Mutex<BTreeMap<Key, Arc<AtomicI64>>>>,
 }
 
 impl Metrics {

@@ -84,7 +84,7 @@ impl TestEnv {
         TestApp {
             addr,
             state,
-            http: reqwest::Client::new(),
+            api: scenario::Api::new(format!("http://{addr}")),
             shutdown,
             handle: Some(handle),
         }
@@ -141,16 +141,20 @@ impl Drop for TestEnv {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: atlantic_command_api::http::AppState,
-    pub http: reqwest::Client,
+    pub api: scenario::Api,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
+impl std::ops::Deref for TestApp {
+    type Target = scenario::Api;
 
+    fn deref(&self) -> &scenario::Api {
+        &self.api
+    }
+}
+
+impl TestApp {
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(handle) = self.handle.take() {

@@ -1,6 +1,5 @@
 //! A shop's usual first steps over HTTP: users, a seller, products.
 
-use super::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -12,7 +11,25 @@ pub struct Shopper {
     pub token: String,
 }
 
-impl TestApp {
+/// An HTTP client of one command API.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String) -> Self {
+        Api {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
         let mut request = self.http.post(self.url(path)).json(&body);
         if let Some(token) = token {

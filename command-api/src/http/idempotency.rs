@@ -3,7 +3,8 @@
 //!
 //! The key is claimed in Postgres before the handler runs, so two concurrent
 //! requests with one key cannot both execute; the second is told to retry (409).
-//! Answers below 500 are kept; a 5xx releases the key so the client can retry.
+//! Answers below 500 are kept; a 5xx releases the key so the client can retry,
+//! and so does a claim left unanswered for 30 seconds (its process died).
 
 use super::error::ApiError;
 use super::{AppState, BODY_LIMIT};
@@ -60,7 +61,9 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     let request_hash = hex::encode(Sha256::digest(&bytes));
 
     sqlx::query(
-        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - interval '24 hours'",
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+           AND (created_at < now() - interval '24 hours' \
+                OR (status IS NULL AND created_at < now() - interval '30 seconds'))",
     )
     .bind(&scope)
     .bind(&key)
@@ -115,20 +118,35 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
+/// A claimed key's row: the first request's hash and, once answered, its answer.
+#[derive(sqlx::FromRow)]
+struct StoredAnswer {
+    request_hash: String,
+    status: Option<i16>,
+    location: Option<String>,
+    body: Option<Vec<u8>>,
+}
+
 async fn replay(
     state: &AppState,
     scope: &str,
     key: &str,
     request_hash: &str,
 ) -> Result<Response, ApiError> {
-    let row: Option<(String, Option<i16>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+    let row: Option<StoredAnswer> = sqlx::query_as(
         "SELECT request_hash, status, location, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
     )
     .bind(scope)
     .bind(key)
     .fetch_optional(&state.pool)
     .await?;
-    let Some((stored_hash, status, location, body)) = row else {
+    let Some(StoredAnswer {
+        request_hash: stored_hash,
+        status,
+        location,
+        body,
+    }) = row
+    else {
         return Err(ApiError::Conflict(
             "the request with this Idempotency-Key just failed; retry".into(),
         ));
