@@ -14,6 +14,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // A broken connection fails its query and is dropped; pinging before
+        // every acquire would add a round trip to each of a command's queries.
+        .test_before_acquire(false)
         .connect(url)
         .await
         .with_context(|| "cannot connect to Postgres (DATABASE_URL)")

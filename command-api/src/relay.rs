@@ -31,6 +31,8 @@ use tracing::{info, warn};
 const LEADER_LOCK: i64 = 0x4154_4c41_4e54_4943;
 /// The channel the events table's trigger notifies.
 const CHANNEL: &str = "atlantic_events";
+/// How often the relay measures its lag behind the newest event.
+const LAG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Publishes committed events to JetStream.
 pub struct Relay {
@@ -102,11 +104,19 @@ impl Relay {
         self.reconcile_with_stream().await?;
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANNEL).await?;
+        // The leader is the only writer of the checkpoint, so it keeps it in
+        // memory from here on and only writes it.
+        let mut checkpoint = self.checkpoint().await?;
+        let mut lag_measured = tokio::time::Instant::now() - LAG_INTERVAL;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            let published = self.publish_batch().await?;
+            let published = self.publish_batch(&mut checkpoint).await?;
+            if lag_measured.elapsed() >= LAG_INTERVAL {
+                self.record_lag(checkpoint).await?;
+                lag_measured = tokio::time::Instant::now();
+            }
             if published as i64 == self.batch_size {
                 continue;
             }
@@ -226,9 +236,10 @@ impl Relay {
         Ok(())
     }
 
-    /// Publishes the next batch of safe rows; returns how many.
-    async fn publish_batch(&self) -> anyhow::Result<usize> {
-        let from = self.checkpoint().await?;
+    /// Publishes the next batch of safe rows after `checkpoint` and moves it;
+    /// returns how many.
+    async fn publish_batch(&self, checkpoint: &mut Checkpoint) -> anyhow::Result<usize> {
+        let from = *checkpoint;
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
                     aggregate_id, sequence, payload, metadata, recorded_at \
@@ -244,7 +255,6 @@ impl Relay {
         .fetch_all(&self.pool)
         .await?;
         if rows.is_empty() {
-            self.record_lag(from).await?;
             return Ok(0);
         }
         let mut acks = Vec::with_capacity(rows.len());
@@ -270,6 +280,7 @@ impl Relay {
         for (row, ack) in rows.iter().zip(acks) {
             if let Err(error) = ack.await {
                 self.save(done).await?;
+                *checkpoint = done;
                 anyhow::bail!(
                     "JetStream did not acknowledge position {}: {error}",
                     row.global_position
@@ -281,9 +292,9 @@ impl Relay {
             };
         }
         self.save(done).await?;
+        *checkpoint = done;
         self.metrics
             .add("atlantic_relay_published_total", "", rows.len() as i64);
-        self.record_lag(done).await?;
         Ok(rows.len())
     }
 

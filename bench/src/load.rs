@@ -1,0 +1,95 @@
+//! Closed-loop load: `clients` tasks each send one command after another.
+
+use crate::setup::Shop;
+use anyhow::ensure;
+use futures::future::join_all;
+use rand::Rng;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// What the clients send.
+#[derive(Debug, Clone, Copy)]
+pub enum Workload {
+    /// `POST /products/{id}/inventory {"adjust": 1}` on random products.
+    InventoryAdjustment,
+    /// `POST /orders` with two random lines.
+    OrderCreation,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::InventoryAdjustment => "inventory adjustment",
+            Workload::OrderCreation => "order creation",
+        }
+    }
+}
+
+/// Throughput and latency of one measurement.
+pub struct Measured {
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+pub async fn run(
+    shop: &Shop,
+    workload: Workload,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let tasks = (0..clients).map(|client| async move {
+        let mut latencies = Vec::new();
+        let mut failures = 0usize;
+        while started.elapsed() < duration {
+            let (a, b) = {
+                let mut rng = rand::thread_rng();
+                (rng.gen_range(0..shop.products.len()), rng.gen_range(0..shop.products.len()))
+            };
+            let request = match workload {
+                Workload::InventoryAdjustment => shop
+                    .http
+                    .post(format!("{}/products/{}/inventory", shop.api, shop.products[a]))
+                    .bearer_auth(&shop.seller_token)
+                    .json(&json!({"adjust": 1})),
+                Workload::OrderCreation => {
+                    let second = if a == b { (b + 1) % shop.products.len() } else { b };
+                    shop.http
+                        .post(format!("{}/orders", shop.api))
+                        .bearer_auth(&shop.customer_tokens[client % shop.customer_tokens.len()])
+                        .json(&json!({
+                            "items": [{"productId": shop.products[a], "quantity": 1},
+                                      {"productId": shop.products[second], "quantity": 2}],
+                            "shippingAddress": {"line1": "1 Main St", "city": "Lisbon", "region": "Lisboa",
+                                                "country": "PT", "postalCode": "1000"},
+                            "payment": {"token": "tok_visa"},
+                        }))
+                }
+            };
+            let sent = Instant::now();
+            match request.send().await {
+                Ok(response) if response.status().is_success() => latencies.push(sent.elapsed()),
+                _ => failures += 1,
+            }
+        }
+        (latencies, failures)
+    });
+    let results = join_all(tasks).await;
+    let elapsed = started.elapsed();
+    let failures: usize = results.iter().map(|r| r.1).sum();
+    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
+    ensure!(
+        failures == 0,
+        "{failures} {} commands failed",
+        workload.name()
+    );
+    ensure!(!latencies.is_empty(), "no command completed");
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    Ok(Measured {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    })
+}
