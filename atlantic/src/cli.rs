@@ -7,8 +7,12 @@ use atlantic_command_api::db;
 use atlantic_command_api::metadata::CommandMetadata;
 use atlantic_command_api::sessions::LoginLimits;
 use atlantic_domain::{Email, Role, Text};
+use atlantic_sagas::carrier::SandboxCarrier;
+use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
+use atlantic_sagas::{OrderSaga, SagaSettings};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -22,12 +26,14 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Subcommands {
-    /// Run every component in one process (command API and relay).
+    /// Run every component in one process (command API, relay, order saga).
     Serve(Run),
     /// Run the command API alone.
     CommandApi(Run),
     /// Run the relay alone (events table ➜ NATS); one leads, others stand by.
     Relay(Run),
+    /// Run the order saga alone; several share its durable consumer.
+    Saga(Run),
     /// Create the database if missing and apply the migrations.
     Migrate(Connections),
     /// Manage users.
@@ -89,6 +95,12 @@ struct Run {
     /// Sign-in attempts per client address per five minutes.
     #[arg(long, env = "LOGIN_LIMIT_PER_ADDRESS", default_value_t = 100)]
     login_limit_per_address: u32,
+    /// Seconds an order waits for the payment gateway before it is cancelled.
+    #[arg(long, env = "PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
+    payment_timeout_secs: u64,
+    /// Deliveries of a saga message before it is parked on the dead-letter subject.
+    #[arg(long, env = "SAGA_MAX_DELIVERIES", default_value_t = 5)]
+    saga_max_deliveries: i64,
 }
 
 #[derive(Args)]
@@ -130,15 +142,34 @@ impl Run {
     }
 }
 
+impl Run {
+    fn saga_settings(&self) -> SagaSettings {
+        SagaSettings {
+            payment_timeout: Duration::from_secs(self.payment_timeout_secs),
+            max_deliveries: self.saga_max_deliveries,
+            ..SagaSettings::default()
+        }
+    }
+}
+
 impl Cli {
     /// Runs the chosen subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Subcommands::Serve(run) => serve(run.settings(true, true), &run.connections).await,
-            Subcommands::CommandApi(run) => {
-                serve(run.settings(true, false), &run.connections).await
+            Subcommands::Serve(run) => {
+                let saga = Some(run.saga_settings());
+                serve(run.settings(true, true), saga, &run.connections).await
             }
-            Subcommands::Relay(run) => serve(run.settings(false, true), &run.connections).await,
+            Subcommands::CommandApi(run) => {
+                serve(run.settings(true, false), None, &run.connections).await
+            }
+            Subcommands::Relay(run) => {
+                serve(run.settings(false, true), None, &run.connections).await
+            }
+            Subcommands::Saga(run) => {
+                let saga = Some(run.saga_settings());
+                serve(run.settings(false, false), saga, &run.connections).await
+            }
             Subcommands::Migrate(connections) => {
                 db::migrate(&connections.database_url).await?;
                 tracing::info!("migrations applied");
@@ -151,15 +182,41 @@ impl Cli {
     }
 }
 
-async fn serve(settings: Settings, connections: &Connections) -> anyhow::Result<()> {
+/// Runs the write side as `settings` says and, with `saga`, the order saga.
+async fn serve(
+    settings: Settings,
+    saga: Option<SagaSettings>,
+    connections: &Connections,
+) -> anyhow::Result<()> {
     db::migrate(&connections.database_url).await?;
     let app = Application::build(settings).await?;
     if let Some(addr) = app.address() {
         tracing::info!(%addr, "command API listening");
     }
+    let saga = saga.map(|settings| order_saga(&app, settings));
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    app.run(shutdown).await
+    let saga = saga.map(|saga| tokio::spawn(saga.run(shutdown.clone())));
+    let outcome = app.run(shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(saga) = saga {
+        saga.await?;
+    }
+    outcome
+}
+
+/// The order saga on the application's connections, with the sandbox gateway
+/// and carrier.
+fn order_saga(app: &Application, settings: SagaSettings) -> OrderSaga {
+    let state = app.state();
+    OrderSaga::new(
+        state.pool.clone(),
+        async_nats::jetstream::new(state.nats.clone()),
+        Arc::new(SandboxPaymentGateway),
+        Arc::new(SandboxCarrier),
+        settings,
+        state.metrics.clone(),
+    )
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.

@@ -7,6 +7,7 @@
 //! tokens) and the order's address never leave the event store.
 
 use crate::order::{OrderEvent, PaymentStatus, ReservedLine};
+use crate::payment::PaymentEvent;
 use crate::product::ProductEvent;
 use crate::seller::SellerEvent;
 use crate::user::UserEvent;
@@ -80,6 +81,10 @@ pub fn to_integration_event(
         t if t == crate::seller::Seller::TYPE => {
             let (name, fields) = seller_event(serde_json::from_value(payload)?)?;
             ("seller", name, "sellerId", fields)
+        }
+        t if t == crate::payment::Payment::TYPE => {
+            let (name, fields) = payment_event(serde_json::from_value(payload)?)?;
+            ("payment", name, "paymentId", fields)
         }
         other => return Err(IntegrationError::UnknownAggregate(other.to_string())),
     };
@@ -213,6 +218,38 @@ fn seller_event(
             }
             ("updated", fields)
         }
+    })
+}
+
+fn payment_event(
+    event: PaymentEvent,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok(match event {
+        PaymentEvent::PaymentCaptured {
+            order_id,
+            payment_id,
+            amount,
+        } => (
+            "captured",
+            fields_of(
+                json!({"orderId": order_id, "gatewayPaymentId": payment_id, "amount": amount}),
+            )?,
+        ),
+        PaymentEvent::PaymentDeclined {
+            order_id,
+            payment_id,
+        } => (
+            "declined",
+            fields_of(json!({"orderId": order_id, "gatewayPaymentId": payment_id}))?,
+        ),
+        PaymentEvent::PaymentRefunded {
+            order_id,
+            refund_id,
+            amount,
+        } => (
+            "refunded",
+            fields_of(json!({"orderId": order_id, "refundId": refund_id, "amount": amount}))?,
+        ),
     })
 }
 

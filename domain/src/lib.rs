@@ -10,6 +10,7 @@ pub mod error_kind;
 pub mod integration;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod product;
 pub mod seller;
 pub mod text;

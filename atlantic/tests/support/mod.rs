@@ -9,8 +9,12 @@ pub mod scenario;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
 use atlantic_command_api::sessions::LoginLimits;
+use atlantic_sagas::carrier::SandboxCarrier;
+use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
+use atlantic_sagas::{OrderSaga, SagaSettings};
 use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -76,10 +80,30 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(&self, settings: Settings) -> TestApp {
+        self.spawn_full(settings, None).await
+    }
+
+    /// Starts the write side with the relay and the order saga in this process.
+    pub async fn spawn_shop(&self, saga: SagaSettings) -> TestApp {
+        self.spawn_full(self.settings(true, true), Some(saga)).await
+    }
+
+    async fn spawn_full(&self, settings: Settings, saga: Option<SagaSettings>) -> TestApp {
         let app = Application::build(settings).await.expect("build the app");
         let addr = app.address().expect("the API is bound");
         let state = app.state().clone();
         let shutdown = CancellationToken::new();
+        if let Some(saga) = saga {
+            let saga = OrderSaga::new(
+                state.pool.clone(),
+                async_nats::jetstream::new(state.nats.clone()),
+                Arc::new(SandboxPaymentGateway),
+                Arc::new(SandboxCarrier),
+                saga,
+                state.metrics.clone(),
+            );
+            tokio::spawn(saga.run(shutdown.clone()));
+        }
         let handle = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
             addr,
@@ -155,6 +179,35 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
+    /// Registers an admin (as `atlantic user create` does) and signs in.
+    pub async fn admin(&self) -> scenario::Shopper {
+        let email = format!("admin-{}@example.com", Uuid::now_v7().simple());
+        let created = atlantic_command_api::http::register_user(
+            &self.state,
+            atlantic_domain::Email::parse(&email).expect("an e-mail"),
+            "correct horse battery".into(),
+            atlantic_domain::Text::parse("Admin").expect("a name"),
+            atlantic_domain::Role::Admin,
+            &atlantic_command_api::metadata::CommandMetadata::system(),
+        )
+        .await
+        .expect("register an admin");
+        let session: serde_json::Value = self
+            .post(
+                "/sessions",
+                None,
+                serde_json::json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await
+            .json()
+            .await
+            .expect("a session");
+        scenario::Shopper {
+            id: created.id,
+            token: session["token"].as_str().expect("a token").to_string(),
+        }
+    }
+
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(handle) = self.handle.take() {

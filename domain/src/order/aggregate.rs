@@ -1,4 +1,5 @@
 use super::{OrderCommand, OrderError, OrderEvent, OrderLine, PaymentStatus};
+use crate::user::Address;
 use crate::{Actor, Money};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -67,6 +68,8 @@ pub struct Order {
     total: Money,
     is_valid: bool,
     payment: Option<PaymentStatus>,
+    payment_token: String,
+    shipping_address: Option<Address>,
 }
 
 impl Order {
@@ -88,6 +91,21 @@ impl Order {
     /// The lines.
     pub fn lines(&self) -> &[OrderLine] {
         &self.lines
+    }
+
+    /// Who ordered, once placed.
+    pub fn customer_id(&self) -> Option<Uuid> {
+        self.customer_id
+    }
+
+    /// The payment method's token.
+    pub fn payment_token(&self) -> &str {
+        &self.payment_token
+    }
+
+    /// Where it goes, once placed.
+    pub fn shipping_address(&self) -> Option<&Address> {
+        self.shipping_address.as_ref()
     }
 
     fn expect(&self, status: OrderStatus, action: &'static str) -> Result<(), OrderError> {
@@ -277,9 +295,13 @@ impl Aggregate for Order {
                 customer_id,
                 items,
                 total_price,
+                shipping_address,
+                payment_token,
                 ..
             } => {
                 self.customer_id = Some(customer_id);
+                self.shipping_address = Some(shipping_address);
+                self.payment_token = payment_token;
                 self.lines = items;
                 self.total = total_price;
                 OrderStatus::Created

@@ -1,0 +1,468 @@
+//! The order saga end to end: HTTP ➜ event store ➜ relay ➜ NATS ➜ saga ➜ back.
+
+mod support;
+
+use async_nats::jetstream::message::StreamMessage;
+use atlantic_domain::order::OrderStatus;
+use atlantic_domain::payment::PaymentState;
+use atlantic_sagas::SagaSettings;
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::nats::all_messages;
+use support::scenario::{address, id_of, Shopper};
+use support::{eventually, TestApp, TestEnv};
+use uuid::Uuid;
+
+fn settings() -> SagaSettings {
+    SagaSettings {
+        payment_timeout: Duration::from_secs(2),
+        max_deliveries: 3,
+        deadline_poll: Duration::from_millis(50),
+        ..SagaSettings::default()
+    }
+}
+
+async fn order(
+    app: &TestApp,
+    customer: &Shopper,
+    items: &[(Uuid, u32)],
+    token: &str,
+    postal_code: &str,
+) -> Uuid {
+    let mut shipping = address();
+    shipping["postalCode"] = json!(postal_code);
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(p, q)| json!({"productId": p, "quantity": q}))
+        .collect();
+    let response = app
+        .post(
+            "/orders",
+            Some(&customer.token),
+            json!({"items": items, "shippingAddress": shipping, "payment": {"token": token}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    id_of(response).await
+}
+
+async fn reaches(app: &TestApp, order: Uuid, status: OrderStatus) {
+    eventually(
+        Duration::from_secs(30),
+        &format!("order {order} to be {status}"),
+        || async {
+            let current = app
+                .state
+                .orders
+                .load(&order.to_string())
+                .await
+                .ok()?
+                .status();
+            (current == status).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn inventory(app: &TestApp, product: Uuid) -> i64 {
+    app.state
+        .products
+        .load(&product.to_string())
+        .await
+        .unwrap()
+        .inventory()
+}
+
+/// The order's events on NATS, once `count` of them are there.
+async fn published(env: &TestEnv, order: Uuid, count: usize) -> Vec<StreamMessage> {
+    let js = env.nats.jetstream().await;
+    eventually(
+        Duration::from_secs(30),
+        "the order's events on NATS",
+        || async {
+            let mine: Vec<StreamMessage> = all_messages(&js, "ATLANTIC_EVENTS")
+                .await
+                .into_iter()
+                .filter(|m| m.subject.starts_with("events.order."))
+                .filter(|m| {
+                    m.headers.get("Atlantic-Aggregate-Id").map(|v| v.as_str())
+                        == Some(&order.to_string())
+                })
+                .collect();
+            (mine.len() >= count).then_some(mine)
+        },
+    )
+    .await
+}
+
+fn body(message: &StreamMessage) -> Value {
+    serde_json::from_slice(&message.payload).unwrap()
+}
+
+fn header(message: &StreamMessage, name: &str) -> String {
+    message
+        .headers
+        .get(name)
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default()
+}
+
+async fn payment_state(app: &TestApp, order: Uuid) -> PaymentState {
+    let bus = atlantic_command_api::bus::CommandBus::<atlantic_domain::payment::Payment>::new(
+        app.state.pool.clone(),
+        None,
+    );
+    bus.load(&order.to_string()).await.unwrap().state()
+}
+
+#[tokio::test]
+async fn an_order_is_validated_paid_reserved_shipped_and_delivered() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let laptop = app.product(&seller, 19.99, 10).await;
+    let bag = app.product(&seller, 39.99, 5).await;
+    let customer = app.customer().await;
+    let admin = app.admin().await;
+
+    let order_id = order(
+        &app,
+        &customer,
+        &[(laptop, 2), (bag, 1)],
+        "tok_visa",
+        "1000-001",
+    )
+    .await;
+    reaches(&app, order_id, OrderStatus::Shipped).await;
+    let response = app
+        .post(
+            &format!("/orders/{order_id}/delivery"),
+            Some(&admin.token),
+            json!({"deliveryStatus": "DELIVERED"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    reaches(&app, order_id, OrderStatus::Delivered).await;
+
+    let messages = published(&env, order_id, 6).await;
+    let names: Vec<String> = messages
+        .iter()
+        .map(|m| body(m)["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "OrderCreated",
+            "OrderValidated",
+            "PaymentProcessed",
+            "InventoryReserved",
+            "OrderShipped",
+            "OrderDelivered"
+        ]
+    );
+    let expected_fields: [&[&str]; 6] = [
+        &["customerId", "items", "totalPrice"],
+        &["isValid", "validationErrors"],
+        &["paymentId", "paymentStatus", "amount"],
+        &["items"],
+        &["shipmentId", "carrier", "trackingNumber"],
+        &["deliveryStatus"],
+    ];
+    for (message, fields) in messages.iter().zip(expected_fields) {
+        let body = body(message);
+        let mut expected: BTreeSet<&str> = fields.iter().copied().collect();
+        expected.extend(["event", "timestamp", "orderId"]);
+        let actual: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(actual, expected, "{}", body["event"]);
+        assert_eq!(body["orderId"], order_id.to_string());
+        assert_eq!(
+            message.subject.as_str(),
+            format!("events.order.{}", body["event"].as_str().unwrap())
+        );
+    }
+    assert_eq!(body(&messages[1])["isValid"], true);
+    assert_eq!(body(&messages[2])["paymentStatus"], "SUCCESS");
+    assert_eq!(body(&messages[2])["amount"].to_string(), "79.97");
+    assert_eq!(
+        body(&messages[3])["items"],
+        json!([
+            {"productId": laptop.to_string(), "quantity": 2},
+            {"productId": bag.to_string(), "quantity": 1},
+        ])
+    );
+    assert!(body(&messages[4])["trackingNumber"].as_str().unwrap().len() > 8);
+    for pair in messages[..5].windows(2) {
+        assert_eq!(
+            header(&pair[1], "Atlantic-Causation-Id"),
+            header(&pair[0], "Atlantic-Event-Id")
+        );
+        assert_eq!(
+            header(&pair[1], "Atlantic-Correlation-Id"),
+            header(&pair[0], "Atlantic-Correlation-Id")
+        );
+    }
+    assert_eq!(inventory(&app, laptop).await, 8);
+    assert_eq!(inventory(&app, bag).await, 4);
+    assert_eq!(payment_state(&app, order_id).await, PaymentState::Captured);
+
+    let cancel = app
+        .post(
+            &format!("/orders/{order_id}/cancel"),
+            Some(&customer.token),
+            json!({"reason": "late"}),
+        )
+        .await;
+    assert_eq!(
+        cancel.status(),
+        StatusCode::CONFLICT,
+        "no cancelling after shipping"
+    );
+    let returned = app
+        .post(
+            &format!("/orders/{order_id}/return"),
+            Some(&customer.token),
+            json!({"reason": "Damaged item"}),
+        )
+        .await;
+    assert_eq!(returned.status(), StatusCode::ACCEPTED);
+    reaches(&app, order_id, OrderStatus::Returned).await;
+    let messages = published(&env, order_id, 7).await;
+    let returned = body(&messages[6]);
+    assert_eq!(returned["event"], "OrderReturned");
+    assert_eq!(returned["refundAmount"].to_string(), "79.97");
+    assert_eq!(returned["returnReason"], "Damaged item");
+    eventually(
+        Duration::from_secs(30),
+        "the return to be restocked and refunded",
+        || async {
+            let restocked = inventory(&app, laptop).await == 10 && inventory(&app, bag).await == 5;
+            let refunded = payment_state(&app, order_id).await == PaymentState::Refunded;
+            (restocked && refunded).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn cancellation_reason(env: &TestEnv, order: Uuid, events: usize) -> String {
+    let messages = published(env, order, events).await;
+    let last = body(messages.last().unwrap());
+    assert_eq!(last["event"], "OrderCancelled");
+    last["cancellationReason"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn declined_and_unanswered_payments_cancel_the_order_and_keep_the_stock() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 10.0, 3).await;
+    let customer = app.customer().await;
+
+    let declined = order(&app, &customer, &[(product, 1)], "tok_decline", "1000").await;
+    let unanswered = order(&app, &customer, &[(product, 1)], "tok_timeout", "1000").await;
+    reaches(&app, declined, OrderStatus::Cancelled).await;
+    reaches(&app, unanswered, OrderStatus::Cancelled).await;
+
+    assert_eq!(
+        cancellation_reason(&env, declined, 4).await,
+        "payment declined"
+    );
+    let messages = published(&env, declined, 4).await;
+    assert_eq!(body(&messages[2])["paymentStatus"], "DECLINED");
+    assert_eq!(payment_state(&app, declined).await, PaymentState::Declined);
+
+    let reason = cancellation_reason(&env, unanswered, 3).await;
+    assert!(
+        reason.starts_with("payment not answered within 2"),
+        "{reason}"
+    );
+    assert_eq!(payment_state(&app, unanswered).await, PaymentState::Pending);
+    assert_eq!(inventory(&app, product).await, 3);
+}
+
+#[tokio::test]
+async fn an_unknown_product_fails_validation() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let customer = app.customer().await;
+    let ghost = Uuid::now_v7();
+    let order_id = order(&app, &customer, &[(ghost, 1)], "tok_visa", "1000").await;
+    reaches(&app, order_id, OrderStatus::Cancelled).await;
+    let messages = published(&env, order_id, 3).await;
+    let validated = body(&messages[1]);
+    assert_eq!(validated["isValid"], false);
+    assert!(validated["validationErrors"][0]
+        .as_str()
+        .unwrap()
+        .contains(&ghost.to_string()));
+    assert!(cancellation_reason(&env, order_id, 3)
+        .await
+        .starts_with("validation failed"));
+    assert_eq!(payment_state(&app, order_id).await, PaymentState::Pending);
+}
+
+#[tokio::test]
+async fn a_short_product_releases_what_was_held_and_refunds() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let plenty = app.product(&seller, 10.0, 10).await;
+    let scarce = app.product(&seller, 5.0, 2).await;
+    let customer = app.customer().await;
+    let order_id = order(
+        &app,
+        &customer,
+        &[(plenty, 3), (scarce, 3)],
+        "tok_visa",
+        "1000",
+    )
+    .await;
+    reaches(&app, order_id, OrderStatus::Cancelled).await;
+    let reason = cancellation_reason(&env, order_id, 4).await;
+    assert!(reason.contains(&scarce.to_string()), "{reason}");
+    eventually(
+        Duration::from_secs(30),
+        "the release and the refund",
+        || async {
+            let released = inventory(&app, plenty).await == 10;
+            let refunded = payment_state(&app, order_id).await == PaymentState::Refunded;
+            (released && refunded).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(inventory(&app, scarce).await, 2);
+}
+
+#[tokio::test]
+async fn a_failing_step_is_dead_lettered_and_a_customer_cancel_releases_and_refunds() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 10.0, 5).await;
+    let customer = app.customer().await;
+    let order_id = order(&app, &customer, &[(product, 2)], "tok_visa", "00000").await;
+    reaches(&app, order_id, OrderStatus::InventoryReserved).await;
+
+    let js = env.nats.jetstream().await;
+    let parked = eventually(Duration::from_secs(30), "the dead letter", || async {
+        all_messages(&js, "ATLANTIC_DEADLETTER")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(parked.subject.as_str(), "deadletter.order-saga");
+    assert_eq!(
+        header(&parked, "Atlantic-Original-Subject"),
+        "events.order.InventoryReserved"
+    );
+    assert!(header(&parked, "Atlantic-Error").contains("00000"));
+    assert_eq!(inventory(&app, product).await, 3);
+
+    let stranger = app.customer().await;
+    let response = app
+        .post(
+            &format!("/orders/{order_id}/cancel"),
+            Some(&stranger.token),
+            json!({"reason": "mine now"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app
+        .post(
+            &format!("/orders/{order_id}/cancel"),
+            Some(&customer.token),
+            json!({"reason": "Customer request"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        cancellation_reason(&env, order_id, 5).await,
+        "Customer request"
+    );
+    eventually(
+        Duration::from_secs(30),
+        "the release and the refund",
+        || async {
+            let released = inventory(&app, product).await == 5;
+            let refunded = payment_state(&app, order_id).await == PaymentState::Refunded;
+            (released && refunded).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn two_hundred_orders_for_fifty_units_never_oversell() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 3.0, 50).await;
+    let mut customers = Vec::new();
+    for _ in 0..10 {
+        customers.push(app.customer().await);
+    }
+    let orders = join_all((0..200).map(|i| {
+        let customer = &customers[i % customers.len()];
+        let app = &app;
+        async move { order(app, customer, &[(product, 1)], "tok_visa", "1000").await }
+    }))
+    .await;
+
+    let finals = eventually(
+        Duration::from_secs(120),
+        "every order to finish",
+        || async {
+            let mut finals = Vec::new();
+            for id in &orders {
+                let status = app.state.orders.load(&id.to_string()).await.ok()?.status();
+                if !matches!(status, OrderStatus::Shipped | OrderStatus::Cancelled) {
+                    return None;
+                }
+                finals.push((*id, status));
+            }
+            Some(finals)
+        },
+    )
+    .await;
+    let shipped = finals
+        .iter()
+        .filter(|(_, s)| *s == OrderStatus::Shipped)
+        .count();
+    assert_eq!(shipped, 50);
+    assert_eq!(finals.len() - shipped, 150);
+    assert_eq!(inventory(&app, product).await, 0);
+    let lowest: Option<i64> = sqlx::query_scalar(
+        "SELECT min((payload -> event_type ->> 'inventory')::bigint) FROM events WHERE aggregate_type = 'Product'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(lowest, Some(0), "stock never went below zero");
+    eventually(
+        Duration::from_secs(60),
+        "every cancelled order refunded",
+        || async {
+            for (id, status) in &finals {
+                let expected = if *status == OrderStatus::Shipped {
+                    PaymentState::Captured
+                } else {
+                    PaymentState::Refunded
+                };
+                if payment_state(&app, *id).await != expected {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+}

@@ -1,0 +1,9 @@
+//! Atlantic's process managers. The order saga consumes order events from
+//! JetStream and drives each order through validation, payment, inventory
+//! reservation and shipping, compensating when a step fails.
+
+pub mod carrier;
+pub mod order_saga;
+pub mod payment_gateway;
+
+pub use order_saga::{OrderSaga, SagaSettings};

@@ -1,0 +1,296 @@
+//! The order saga: a durable JetStream pull consumer of `events.order.>` that
+//! sends each order's next command into the write side.
+//!
+//! Messages are handed to a fixed set of workers by order id, so one order's
+//! events are handled one at a time and in order while different orders run in
+//! parallel. Every step first reads the order and does nothing unless the
+//! order is exactly where that step starts, and every command it sends is
+//! idempotent, so a redelivered or duplicated message changes nothing. A step
+//! that fails is retried with backoff and, after `max_deliveries`, parked on
+//! `deadletter.order-saga` with its error.
+
+mod deadlines;
+mod steps;
+
+use async_nats::jetstream::{self, consumer::pull, AckKind};
+use atlantic_command_api::bus::CommandBus;
+use atlantic_command_api::metadata::CommandMetadata;
+use atlantic_command_api::metrics::Metrics;
+use atlantic_command_api::streams::EVENTS_STREAM;
+use atlantic_domain::order::Order;
+use atlantic_domain::payment::Payment;
+use atlantic_domain::product::Product;
+use futures::StreamExt;
+use sqlx::PgPool;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, warn};
+use uuid::Uuid;
+
+use crate::carrier::CarrierGateway;
+use crate::payment_gateway::PaymentGateway;
+
+/// The durable consumer's name.
+pub const CONSUMER: &str = "order-saga";
+/// Where messages that kept failing are parked.
+pub const DEAD_LETTER_SUBJECT: &str = "deadletter.order-saga";
+
+/// How the saga behaves.
+#[derive(Debug, Clone)]
+pub struct SagaSettings {
+    /// How long an order waits for the payment gateway before it is cancelled.
+    pub payment_timeout: Duration,
+    /// Deliveries of one message before it goes to the dead-letter subject.
+    pub max_deliveries: i64,
+    /// Orders handled in parallel.
+    pub workers: usize,
+    /// How often due deadlines are looked for.
+    pub deadline_poll: Duration,
+}
+
+impl Default for SagaSettings {
+    fn default() -> Self {
+        SagaSettings {
+            payment_timeout: Duration::from_secs(30),
+            max_deliveries: 5,
+            workers: 8,
+            deadline_poll: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The order saga's dependencies.
+pub struct OrderSaga {
+    inner: Arc<Saga>,
+}
+
+struct Saga {
+    pool: PgPool,
+    js: jetstream::Context,
+    orders: CommandBus<Order>,
+    products: CommandBus<Product>,
+    payments: CommandBus<Payment>,
+    gateway: Arc<dyn PaymentGateway>,
+    carrier: Arc<dyn CarrierGateway>,
+    settings: SagaSettings,
+    metrics: Metrics,
+}
+
+/// Why a step failed (it will be retried).
+type StepResult = anyhow::Result<()>;
+
+impl OrderSaga {
+    /// A saga over the event store in `pool`, consuming from `js`.
+    pub fn new(
+        pool: PgPool,
+        js: jetstream::Context,
+        gateway: Arc<dyn PaymentGateway>,
+        carrier: Arc<dyn CarrierGateway>,
+        settings: SagaSettings,
+        metrics: Metrics,
+    ) -> Self {
+        OrderSaga {
+            inner: Arc::new(Saga {
+                orders: CommandBus::new(pool.clone(), None),
+                products: CommandBus::new(pool.clone(), Some(100)),
+                payments: CommandBus::new(pool.clone(), None),
+                pool,
+                js,
+                gateway,
+                carrier,
+                settings,
+                metrics,
+            }),
+        }
+    }
+
+    /// Runs until `shutdown`: consumes, watches deadlines, and resumes payments
+    /// that were waiting when the process last stopped. Failures of the
+    /// consumer restart it after a pause.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let saga = self.inner;
+        saga.resume_pending_payments().await;
+        let watcher = tokio::spawn(saga.clone().watch_deadlines(shutdown.clone()));
+        while !shutdown.is_cancelled() {
+            if let Err(error) = saga.clone().consume(&shutdown).await {
+                warn!(
+                    error = format!("{error:#}"),
+                    "order saga consumer failed; restarting"
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        let _ = watcher.await;
+    }
+}
+
+impl Saga {
+    async fn consume(self: Arc<Self>, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let stream = self
+            .js
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open stream: {e}"))?;
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                CONSUMER,
+                pull::Config {
+                    durable_name: Some(CONSUMER.to_string()),
+                    filter_subject: "events.order.>".to_string(),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    max_ack_pending: 10_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create consumer: {e}"))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot pull: {e}"))?;
+
+        let mut senders = Vec::with_capacity(self.settings.workers);
+        let mut workers = Vec::with_capacity(self.settings.workers);
+        for _ in 0..self.settings.workers.max(1) {
+            let (sender, receiver) = mpsc::channel::<jetstream::Message>(256);
+            senders.push(sender);
+            workers.push(tokio::spawn(self.clone().work(receiver)));
+        }
+        let outcome = loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                next = messages.next() => next,
+            };
+            let message = match next {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => break Err(anyhow::anyhow!("pull failed: {e}")),
+                None => break Err(anyhow::anyhow!("the consumer's message stream ended")),
+            };
+            let worker = worker_for(&message, senders.len());
+            if senders[worker].send(message).await.is_err() {
+                break Err(anyhow::anyhow!("a saga worker stopped"));
+            }
+        };
+        drop(senders);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        outcome
+    }
+
+    async fn work(self: Arc<Self>, mut receiver: mpsc::Receiver<jetstream::Message>) {
+        while let Some(message) = receiver.recv().await {
+            self.settle(message).await;
+        }
+    }
+
+    /// Handles one message and acks it, naks it for a retry, or parks it.
+    async fn settle(self: &Arc<Self>, message: jetstream::Message) {
+        let outcome = self.handle(&message).await;
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let ack = match outcome {
+            Ok(()) => {
+                self.metrics
+                    .add("atlantic_saga_messages_total", "outcome=\"handled\"", 1);
+                message.ack().await
+            }
+            Err(error) if delivered >= self.settings.max_deliveries => {
+                error!(error = format!("{error:#}"), subject = %message.subject, "parking a message that keeps failing");
+                self.metrics.add(
+                    "atlantic_saga_messages_total",
+                    "outcome=\"dead_lettered\"",
+                    1,
+                );
+                if let Err(e) = self.dead_letter(&message, &error).await {
+                    error!(error = %e, "cannot park the message; it will be redelivered");
+                    return;
+                }
+                message.ack_with(AckKind::Term).await
+            }
+            Err(error) => {
+                warn!(error = format!("{error:#}"), subject = %message.subject, delivered, "saga step failed; retrying");
+                self.metrics
+                    .add("atlantic_saga_messages_total", "outcome=\"retried\"", 1);
+                let delay = Duration::from_millis(100 * 2u64.pow(delivered.clamp(0, 6) as u32));
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+        };
+        if let Err(e) = ack {
+            warn!(error = %e, "cannot acknowledge; the message will be redelivered");
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        error: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        let mut headers = message.headers.clone().unwrap_or_default();
+        headers.insert(
+            "Atlantic-Error",
+            format!("{error:#}").replace(['\r', '\n'], " ").as_str(),
+        );
+        headers.insert("Atlantic-Original-Subject", message.subject.as_str());
+        self.js
+            .publish_with_headers(DEAD_LETTER_SUBJECT, headers, message.payload.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    async fn handle(self: &Arc<Self>, message: &jetstream::Message) -> StepResult {
+        let event = message
+            .subject
+            .as_str()
+            .strip_prefix("events.order.")
+            .unwrap_or_default()
+            .to_string();
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .and_then(|v| Uuid::parse_str(v.as_str()).ok())
+        };
+        let order_id = header("Atlantic-Aggregate-Id")
+            .ok_or_else(|| anyhow::anyhow!("message without Atlantic-Aggregate-Id"))?;
+        let event_id = header("Atlantic-Event-Id").unwrap_or_else(Uuid::now_v7);
+        let metadata = CommandMetadata {
+            correlation_id: header("Atlantic-Correlation-Id").unwrap_or(event_id),
+            causation_id: event_id,
+            user_id: None,
+            request_id: None,
+        };
+        let body: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        match event.as_str() {
+            "OrderCreated" => self.validate(order_id, &metadata).await,
+            "OrderValidated" => self.request_payment(order_id, &body, &metadata).await,
+            "PaymentProcessed" => self.reserve_inventory(order_id, &metadata).await,
+            "InventoryReserved" => self.ship(order_id, &metadata).await,
+            "OrderCancelled" => self.compensate_cancellation(order_id, &metadata).await,
+            "OrderReturned" => self.compensate_return(order_id, &metadata).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The worker for a message: by order id, so one order's events stay in order.
+fn worker_for(message: &jetstream::Message, workers: usize) -> usize {
+    let mut hasher = DefaultHasher::new();
+    message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Atlantic-Aggregate-Id"))
+        .map(|v| v.as_str().to_string())
+        .hash(&mut hasher);
+    (hasher.finish() as usize) % workers
+}

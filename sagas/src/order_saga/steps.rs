@@ -1,0 +1,341 @@
+//! The saga's steps, one per order event. Each reads the order first and acts
+//! only when the order is where the step starts.
+
+use super::{Saga, StepResult};
+use crate::payment_gateway::Charge;
+use atlantic_command_api::bus::{CommandError, Committed};
+use atlantic_command_api::metadata::CommandMetadata;
+use atlantic_domain::order::{
+    Order, OrderCommand, OrderError, OrderStatus, PaymentStatus, ReservedLine,
+};
+use atlantic_domain::payment::{PaymentCommand, PaymentState};
+use atlantic_domain::product::{ProductCommand, ProductError};
+use atlantic_domain::{Actor, Money, Text};
+use serde_json::Value;
+use std::sync::Arc;
+use tracing::warn;
+use uuid::Uuid;
+
+/// A command refused because the order already moved past the step: someone
+/// (a redelivery, the customer, a deadline) got there first. Nothing to do.
+pub(super) fn already_done(
+    error: CommandError<OrderError>,
+) -> Result<Committed, CommandError<OrderError>> {
+    match error {
+        CommandError::Rejected(OrderError::IllegalTransition { .. }) => Ok(Committed {
+            version: 0,
+            events: 0,
+        }),
+        other => Err(other),
+    }
+}
+
+fn reason(text: &str) -> anyhow::Result<Text<500>> {
+    let shortened: String = text.chars().take(500).collect();
+    Text::parse(&shortened).map_err(anyhow::Error::msg)
+}
+
+impl Saga {
+    async fn order(&self, order_id: Uuid) -> anyhow::Result<Order> {
+        Ok(self.orders.load(&order_id.to_string()).await?)
+    }
+
+    async fn order_command(
+        &self,
+        order_id: Uuid,
+        command: OrderCommand,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        self.orders
+            .execute(&order_id.to_string(), command, metadata)
+            .await
+            .or_else(already_done)?;
+        Ok(())
+    }
+
+    async fn cancel(&self, order_id: Uuid, why: &str, metadata: &CommandMetadata) -> StepResult {
+        let command = OrderCommand::Cancel {
+            actor: Actor::system(),
+            reason: reason(why)?,
+        };
+        self.order_command(order_id, command, metadata).await
+    }
+
+    /// OrderCreated ⇒ OrderValidated: products exist, quantities are positive,
+    /// prices are the catalogue's, the total is exact.
+    pub(super) async fn validate(&self, order_id: Uuid, metadata: &CommandMetadata) -> StepResult {
+        let order = self.order(order_id).await?;
+        if order.status() != OrderStatus::Created {
+            return Ok(());
+        }
+        let mut errors = Vec::new();
+        let mut total = Money::ZERO;
+        for line in order.lines() {
+            if line.quantity == 0 {
+                errors.push(format!(
+                    "product {}: quantity must be positive",
+                    line.product_id
+                ));
+            }
+            let product = self.products.load(&line.product_id.to_string()).await?;
+            match product.price() {
+                None => errors.push(format!("product {} does not exist", line.product_id)),
+                Some(price) if price != line.price => errors.push(format!(
+                    "product {}: price is {price}, the order says {}",
+                    line.product_id, line.price
+                )),
+                Some(_) => {}
+            }
+            total = line
+                .price
+                .times(line.quantity)
+                .and_then(|amount| total.plus(amount))
+                .unwrap_or(Money::ZERO);
+        }
+        if total != order.total() {
+            errors.push(format!(
+                "total is {total}, the order says {}",
+                order.total()
+            ));
+        }
+        let command = OrderCommand::RecordValidation {
+            is_valid: errors.is_empty(),
+            validation_errors: errors,
+        };
+        self.order_command(order_id, command, metadata).await
+    }
+
+    /// OrderValidated ⇒ payment asked (valid) or OrderCancelled (invalid).
+    pub(super) async fn request_payment(
+        self: &Arc<Self>,
+        order_id: Uuid,
+        body: &Value,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        if order.status() != OrderStatus::Validated {
+            return Ok(());
+        }
+        if body["isValid"] != Value::Bool(true) {
+            let errors: Vec<&str> = body["validationErrors"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            return self
+                .cancel(
+                    order_id,
+                    &format!("validation failed: {}", errors.join("; ")),
+                    metadata,
+                )
+                .await;
+        }
+        self.start_payment_deadline(order_id, metadata).await?;
+        self.clone().spawn_payment(order_id, metadata.clone());
+        Ok(())
+    }
+
+    /// Asks the gateway in the background: its answer may take long or never
+    /// come, and one order must not hold up others. The deadline watcher
+    /// cancels the order if the answer does not come in time.
+    pub(super) fn spawn_payment(self: Arc<Self>, order_id: Uuid, metadata: CommandMetadata) {
+        tokio::spawn(async move {
+            let wait = self.settings.payment_timeout;
+            match tokio::time::timeout(wait, self.take_payment(order_id, &metadata)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    warn!(%order_id, error = format!("{error:#}"), "payment step failed")
+                }
+                Err(_) => warn!(%order_id, "the payment gateway did not answer in time"),
+            }
+        });
+    }
+
+    async fn take_payment(&self, order_id: Uuid, metadata: &CommandMetadata) -> StepResult {
+        let order = self.order(order_id).await?;
+        if order.status() != OrderStatus::Validated {
+            return Ok(());
+        }
+        let charge = self
+            .gateway
+            .charge(order_id, order.total(), order.payment_token())
+            .await?;
+        let payment = order_id.to_string();
+        let (payment_id, status) = match charge {
+            Charge::Approved { payment_id } => {
+                let capture = PaymentCommand::Capture {
+                    order_id,
+                    payment_id: payment_id.clone(),
+                    amount: order.total(),
+                };
+                self.payments.execute(&payment, capture, metadata).await?;
+                (payment_id, PaymentStatus::Success)
+            }
+            Charge::Declined { payment_id } => {
+                let decline = PaymentCommand::Decline {
+                    order_id,
+                    payment_id: payment_id.clone(),
+                };
+                self.payments.execute(&payment, decline, metadata).await?;
+                (payment_id, PaymentStatus::Declined)
+            }
+        };
+        let record = OrderCommand::RecordPayment {
+            payment_id,
+            status,
+            amount: order.total(),
+        };
+        self.order_command(order_id, record, metadata).await?;
+        self.clear_deadlines(order_id).await?;
+        // Paid after the order was cancelled (the deadline won): give it back.
+        if self.order(order_id).await?.status() == OrderStatus::Cancelled {
+            self.refund_if_captured(order_id, metadata).await?;
+        }
+        Ok(())
+    }
+
+    /// PaymentProcessed ⇒ InventoryReserved, or OrderCancelled when the payment
+    /// was declined or any product is short (releasing what was held).
+    pub(super) async fn reserve_inventory(
+        &self,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        if order.status() != OrderStatus::PaymentProcessed {
+            return Ok(());
+        }
+        if !order.is_paid() {
+            return self.cancel(order_id, "payment declined", metadata).await;
+        }
+        let mut short = None;
+        for line in order.lines() {
+            let reserve = ProductCommand::Reserve {
+                order_id,
+                quantity: line.quantity,
+            };
+            match self
+                .products
+                .execute(&line.product_id.to_string(), reserve, metadata)
+                .await
+            {
+                Ok(_) => {}
+                Err(CommandError::Rejected(
+                    refusal @ (ProductError::InsufficientInventory { .. } | ProductError::NotFound),
+                )) => {
+                    short = Some(format!("product {}: {refusal}", line.product_id));
+                    break;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        if let Some(why) = short {
+            self.release(&order, order_id, metadata).await?;
+            return self
+                .cancel(
+                    order_id,
+                    &format!("inventory could not be reserved: {why}"),
+                    metadata,
+                )
+                .await;
+        }
+        let items = order
+            .lines()
+            .iter()
+            .map(|l| ReservedLine {
+                product_id: l.product_id,
+                quantity: l.quantity,
+            })
+            .collect();
+        self.order_command(
+            order_id,
+            OrderCommand::RecordInventoryReserved { items },
+            metadata,
+        )
+        .await
+    }
+
+    /// InventoryReserved ⇒ OrderShipped through the carrier.
+    pub(super) async fn ship(&self, order_id: Uuid, metadata: &CommandMetadata) -> StepResult {
+        let order = self.order(order_id).await?;
+        if order.status() != OrderStatus::InventoryReserved {
+            return Ok(());
+        }
+        let address = order
+            .shipping_address()
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} has no address"))?;
+        let shipment = self.carrier.ship(order_id, address).await?;
+        let command = OrderCommand::Ship {
+            shipment_id: shipment.shipment_id,
+            carrier: shipment.carrier,
+            tracking_number: shipment.tracking_number,
+        };
+        self.order_command(order_id, command, metadata).await
+    }
+
+    /// OrderCancelled ⇒ held stock released, payment refunded.
+    pub(super) async fn compensate_cancellation(
+        &self,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        self.release(&order, order_id, metadata).await?;
+        self.refund_if_captured(order_id, metadata).await?;
+        self.clear_deadlines(order_id).await
+    }
+
+    /// OrderReturned ⇒ stock put back, payment refunded.
+    pub(super) async fn compensate_return(
+        &self,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        for line in order.lines() {
+            let restock = ProductCommand::Restock { order_id };
+            self.products
+                .execute(&line.product_id.to_string(), restock, metadata)
+                .await?;
+        }
+        self.refund_if_captured(order_id, metadata).await
+    }
+
+    async fn release(
+        &self,
+        order: &Order,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        for line in order.lines() {
+            let release = ProductCommand::Release { order_id };
+            match self
+                .products
+                .execute(&line.product_id.to_string(), release, metadata)
+                .await
+            {
+                Ok(_) | Err(CommandError::Rejected(ProductError::NotFound)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn refund_if_captured(&self, order_id: Uuid, metadata: &CommandMetadata) -> StepResult {
+        let payment = self.payments.load(&order_id.to_string()).await?;
+        if payment.state() != PaymentState::Captured {
+            return Ok(());
+        }
+        let refund_id = self
+            .gateway
+            .refund(payment.payment_id(), payment.amount())
+            .await?;
+        self.payments
+            .execute(
+                &order_id.to_string(),
+                PaymentCommand::Refund { refund_id },
+                metadata,
+            )
+            .await?;
+        Ok(())
+    }
+}
