@@ -101,6 +101,9 @@ struct Run {
     /// Deliveries of a saga message before it is parked on the dead-letter subject.
     #[arg(long, env = "SAGA_MAX_DELIVERIES", default_value_t = 5)]
     saga_max_deliveries: i64,
+    /// Seconds before a saga message whose handler died is delivered again.
+    #[arg(long, env = "SAGA_ACK_WAIT_SECS", default_value_t = 30)]
+    saga_ack_wait_secs: u64,
 }
 
 #[derive(Args)]
@@ -147,6 +150,7 @@ impl Run {
         SagaSettings {
             payment_timeout: Duration::from_secs(self.payment_timeout_secs),
             max_deliveries: self.saga_max_deliveries,
+            ack_wait: Duration::from_secs(self.saga_ack_wait_secs),
             ..SagaSettings::default()
         }
     }

@@ -8,11 +8,11 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::nats::{all_messages, free_port, message_count};
+use support::process::{wait_healthy, Server};
 use support::scenario::Api;
 use support::{eventually, TestEnv};
 use uuid::Uuid;
@@ -81,49 +81,12 @@ async fn an_event_that_commits_late_under_a_lower_position_is_still_published() 
     assert_eq!(&positions[3..], &[late_position, later_position]);
 }
 
-/// `atlantic serve` as a child process on a fixed port.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn start(env: &TestEnv, port: u16) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_atlantic"))
-            .arg("serve")
-            .envs(env.child_env())
-            .env("COMMAND_API_ADDR", format!("127.0.0.1:{port}"))
-            .spawn()
-            .expect("start atlantic serve");
-        Server { child }
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_healthy(api: &Api) {
-    eventually(Duration::from_secs(30), "the server to answer", || async {
-        let response = api.http.get(api.url("/health")).send().await.ok()?;
-        response.status().is_success().then_some(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn kill_9_during_2000_commands_loses_nothing_and_publishes_nothing_twice() {
     let env = TestEnv::new().await;
     let port = free_port();
     let api = Api::new(format!("http://127.0.0.1:{port}"));
-    let mut server = Server::start(&env, port);
+    let mut server = Server::start(&env, port, &[]);
     wait_healthy(&api).await;
     let seller = api.seller().await;
     let mut products = Vec::new();
@@ -169,7 +132,7 @@ async fn kill_9_during_2000_commands_loses_nothing_and_publishes_nothing_twice()
         })
         .await;
         server.kill_9();
-        server = Server::start(&env, port);
+        server = Server::start(&env, port, &[]);
         wait_healthy(&api).await;
     }
     load.await.unwrap();

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod nats;
+pub mod process;
 pub mod scenario;
 
 use atlantic_command_api::app::{Application, Settings};

@@ -49,6 +49,9 @@ pub struct SagaSettings {
     pub workers: usize,
     /// How often due deadlines are looked for.
     pub deadline_poll: Duration,
+    /// How long a delivered message may stay unacknowledged (its handler
+    /// crashed) before JetStream delivers it again.
+    pub ack_wait: Duration,
 }
 
 impl Default for SagaSettings {
@@ -58,6 +61,7 @@ impl Default for SagaSettings {
             max_deliveries: 5,
             workers: 8,
             deadline_poll: Duration::from_millis(200),
+            ack_wait: Duration::from_secs(30),
         }
     }
 }
@@ -144,7 +148,7 @@ impl Saga {
                     durable_name: Some(CONSUMER.to_string()),
                     filter_subject: "events.order.>".to_string(),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(30),
+                    ack_wait: self.settings.ack_wait,
                     max_ack_pending: 10_000,
                     ..Default::default()
                 },
