@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: builds release binaries, starts `atlantic serve` on a fresh
-# database with a NATS server of its own, and drives it with atlantic-bench.
-# Prints a Markdown table; docs/PERFORMANCE.md records the figures.
+# `make bench`: builds release binaries and measures, on a fresh database with a
+# NATS server of its own:
+#   1. commands: `atlantic command-api` + `atlantic relay`, driven by
+#      atlantic-bench at several client counts, against pgbench's one-row insert;
+#   2. saga: `atlantic serve` (API, relay and order saga), orders end to end.
+# Prints Markdown; docs/PERFORMANCE.md records the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,30 +13,60 @@ DB=atlantic_bench
 PORT=${BENCH_PORT:-18080}
 NATS_PORT=${BENCH_NATS_PORT:-14222}
 export DATABASE_URL="$PG/$DB"
+export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+export REDIS_KEY_PREFIX="bench:"
+export COMMAND_API_ADDR="127.0.0.1:$PORT"
+export LOGIN_LIMIT_PER_ADDRESS=100000
+export RUST_LOG=${RUST_LOG:-warn}
 
 cargo build --release -p atlantic -p atlantic-bench
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-./target/release/atlantic migrate
 
-nats_dir=$(mktemp -d)
-nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$nats_dir" >/dev/null 2>&1 &
-nats_pid=$!
-RUST_LOG=warn NATS_URL="nats://127.0.0.1:$NATS_PORT" REDIS_KEY_PREFIX="bench:" \
-  COMMAND_API_ADDR="127.0.0.1:$PORT" LOGIN_LIMIT_PER_ADDRESS=100000 \
-  ./target/release/atlantic "${BENCH_COMPONENTS:-serve}" &
-app_pid=$!
+nats_dir=""
+nats_pid=""
+pids=()
+# Each phase starts from an empty database and an empty NATS server, so the
+# second does not inherit the first one's backlog.
+fresh_world() {
+  [ -z "$nats_pid" ] || { kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; rm -rf "$nats_dir"; }
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
+  ./target/release/atlantic migrate
+  nats_dir=$(mktemp -d)
+  nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$nats_dir" >/dev/null 2>&1 &
+  nats_pid=$!
+}
+stop_components() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
 cleanup() {
-  kill "$app_pid" "$nats_pid" 2>/dev/null || true
+  stop_components
+  [ -z "$nats_pid" ] || kill "$nats_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$nats_dir"
+  [ -z "$nats_dir" ] || rm -rf "$nats_dir"
   redis-cli --scan --pattern 'bench:*' | xargs -r redis-cli del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
-  sleep 0.1
-done
+start() {
+  for component in "$@"; do
+    ./target/release/atlantic "$component" &
+    pids+=($!)
+  done
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return
+    sleep 0.1
+  done
+  echo "the command API did not start" >&2
+  exit 1
+}
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(psql "$PG/postgres" -Atc 'SHOW server_version')"
-./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" "$@"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(psql "$PG/postgres" -Atc 'SHOW server_version')"
+fresh_world
+start command-api relay
+./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase commands "$@"
+stop_components
+echo
+fresh_world
+start serve
+./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"

@@ -1,20 +1,21 @@
 //! The command line: one struct per subcommand, flags with environment fallbacks
 //! and loopback defaults.
 
+use crate::components::{self, Components, ProjectionName};
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
 use atlantic_command_api::metadata::CommandMetadata;
+use atlantic_command_api::seed::{self, SeedProgress};
 use atlantic_command_api::sessions::LoginLimits;
+
 use atlantic_domain::{Email, Role, Text};
-use atlantic_sagas::carrier::SandboxCarrier;
-use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
-use atlantic_sagas::{OrderSaga, SagaSettings};
+use atlantic_sagas::SagaSettings;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Atlantic, an event-sourced e-commerce backend.
 #[derive(Parser)]
@@ -26,21 +27,45 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Subcommands {
-    /// Run every component in one process (command API, relay, order saga).
+    /// Run every component in one process (both APIs, relay, saga, projectors).
     Serve(Run),
     /// Run the command API alone.
     CommandApi(Run),
+    /// Run the query API alone.
+    QueryApi(Run),
     /// Run the relay alone (events table ➜ NATS); one leads, others stand by.
     Relay(Run),
     /// Run the order saga alone; several share its durable consumer.
     Saga(Run),
+    /// Run one projector (or all); several share each durable consumer.
+    Project {
+        /// Which read model.
+        #[arg(value_enum)]
+        projection: ProjectionName,
+        #[command(flatten)]
+        run: Run,
+    },
     /// Create the database if missing and apply the migrations.
     Migrate(Connections),
+    /// Load product listings (JSON arrays, one file per category) through the command path.
+    Seed(Seed),
     /// Manage users.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Args)]
+struct Seed {
+    #[command(flatten)]
+    connections: Connections,
+    /// The folder of `*.json` listings.
+    #[arg(long)]
+    catalog: PathBuf,
+    /// Units in stock for each product.
+    #[arg(long, default_value_t = 100)]
+    inventory: u32,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +111,9 @@ struct Run {
     /// Where the command API listens.
     #[arg(long, env = "COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
     command_api_addr: SocketAddr,
+    /// Where the query API listens.
+    #[arg(long, env = "QUERY_API_ADDR", default_value = "127.0.0.1:8081")]
+    query_api_addr: SocketAddr,
     /// Session lifetime in seconds.
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 86_400)]
     session_ttl_secs: u64,
@@ -146,6 +174,18 @@ impl Run {
 }
 
 impl Run {
+    /// Runs `components` until SIGINT or SIGTERM.
+    async fn launch(&self, components: Components) -> anyhow::Result<()> {
+        let settings = self.settings(components.command_api, components.relay);
+        components::run(
+            settings,
+            self.saga_settings(),
+            self.query_api_addr,
+            components,
+        )
+        .await
+    }
+
     fn saga_settings(&self) -> SagaSettings {
         SagaSettings {
             payment_timeout: Duration::from_secs(self.payment_timeout_secs),
@@ -161,24 +201,56 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Subcommands::Serve(run) => {
-                let saga = Some(run.saga_settings());
-                serve(run.settings(true, true), saga, &run.connections).await
+                let all = Components {
+                    command_api: true,
+                    query_api: true,
+                    relay: true,
+                    saga: true,
+                    projections: ProjectionName::All.expand(),
+                };
+                run.launch(all).await
             }
             Subcommands::CommandApi(run) => {
-                serve(run.settings(true, false), None, &run.connections).await
+                run.launch(Components {
+                    command_api: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::QueryApi(run) => {
+                run.launch(Components {
+                    query_api: true,
+                    ..Components::NONE
+                })
+                .await
             }
             Subcommands::Relay(run) => {
-                serve(run.settings(false, true), None, &run.connections).await
+                run.launch(Components {
+                    relay: true,
+                    ..Components::NONE
+                })
+                .await
             }
             Subcommands::Saga(run) => {
-                let saga = Some(run.saga_settings());
-                serve(run.settings(false, false), saga, &run.connections).await
+                run.launch(Components {
+                    saga: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::Project { projection, run } => {
+                run.launch(Components {
+                    projections: projection.expand(),
+                    ..Components::NONE
+                })
+                .await
             }
             Subcommands::Migrate(connections) => {
                 db::migrate(&connections.database_url).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             }
+            Subcommands::Seed(seed) => seed_catalog(seed).await,
             Subcommands::User {
                 command: UserCommand::Create(args),
             } => create_user(args).await,
@@ -186,82 +258,29 @@ impl Cli {
     }
 }
 
-/// Runs the write side as `settings` says and, with `saga`, the order saga.
-async fn serve(
-    settings: Settings,
-    saga: Option<SagaSettings>,
-    connections: &Connections,
-) -> anyhow::Result<()> {
-    db::migrate(&connections.database_url).await?;
-    let app = Application::build(settings).await?;
-    if let Some(addr) = app.address() {
-        tracing::info!(%addr, "command API listening");
-    }
-    let saga = saga.map(|settings| order_saga(&app, settings));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    let saga = saga.map(|saga| tokio::spawn(saga.run(shutdown.clone())));
-    let outcome = app.run(shutdown.clone()).await;
-    shutdown.cancel();
-    if let Some(saga) = saga {
-        saga.await?;
-    }
-    outcome
-}
-
-/// The order saga on the application's connections, with the sandbox gateway
-/// and carrier.
-fn order_saga(app: &Application, settings: SagaSettings) -> OrderSaga {
-    let state = app.state();
-    OrderSaga::new(
-        state.pool.clone(),
-        async_nats::jetstream::new(state.nats.clone()),
-        Arc::new(SandboxPaymentGateway),
-        Arc::new(SandboxCarrier),
-        settings,
-        state.metrics.clone(),
-    )
-}
-
-/// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+impl Connections {
+    /// Settings for a process that runs no component, only commands.
+    fn commands_only(&self) -> Settings {
+        let c = self;
+        Settings {
+            database_url: c.database_url.clone(),
+            nats_url: c.nats_url.clone(),
+            redis_url: c.redis_url.clone(),
+            redis_prefix: c.redis_prefix.clone(),
+            command_api_addr: None,
+            run_relay: false,
+            session_ttl: Duration::from_secs(60),
+            login_limits: LoginLimits::default(),
+            max_connections: 4,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
     }
-    tracing::info!("shutting down");
-    shutdown.cancel();
 }
 
 async fn create_user(args: CreateUser) -> anyhow::Result<()> {
-    let c = &args.connections;
-    db::migrate(&c.database_url).await?;
+    db::migrate(&args.connections.database_url).await?;
     let email = Email::parse(&args.email).map_err(|e| anyhow::anyhow!("email {e}"))?;
     let name = Text::parse(&args.name).map_err(|e| anyhow::anyhow!("name {e}"))?;
-    let settings = Settings {
-        database_url: c.database_url.clone(),
-        nats_url: c.nats_url.clone(),
-        redis_url: c.redis_url.clone(),
-        redis_prefix: c.redis_prefix.clone(),
-        command_api_addr: None,
-        run_relay: false,
-        session_ttl: Duration::from_secs(60),
-        login_limits: LoginLimits::default(),
-        max_connections: 2,
-    };
-    let app = Application::build(settings).await?;
+    let app = Application::build(args.connections.commands_only()).await?;
     let created = atlantic_command_api::http::register_user(
         app.state(),
         email,
@@ -274,5 +293,32 @@ async fn create_user(args: CreateUser) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))
     .context("cannot create the user")?;
     println!("{}", created.id);
+    Ok(())
+}
+
+async fn seed_catalog(args: Seed) -> anyhow::Result<()> {
+    db::migrate(&args.connections.database_url).await?;
+    let app = Application::build(args.connections.commands_only()).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} listings, {per_sec}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary =
+        seed::seed_catalog(
+            app.state(),
+            &args.catalog,
+            args.inventory,
+            |progress| match progress {
+                SeedProgress::Total(total) => bar.set_length(total as u64),
+                SeedProgress::Done => bar.inc(1),
+            },
+        )
+        .await?;
+    bar.finish();
+    println!(
+        "created {}, already present {}, skipped without a price {}, rejected {}",
+        summary.created, summary.already_present, summary.skipped_without_price, summary.rejected
+    );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! environment variable named in its help.
 
 mod cli;
+mod components;
 mod telemetry;
 
 use clap::Parser;

@@ -25,6 +25,32 @@ impl Workload {
     }
 }
 
+/// `POST /orders` of two random products by customer number `client`.
+pub fn place_order_request(shop: &Shop, client: usize) -> reqwest::RequestBuilder {
+    let (a, b) = {
+        let mut rng = rand::thread_rng();
+        (
+            rng.gen_range(0..shop.products.len()),
+            rng.gen_range(0..shop.products.len()),
+        )
+    };
+    let second = if a == b {
+        (b + 1) % shop.products.len()
+    } else {
+        b
+    };
+    shop.http
+        .post(format!("{}/orders", shop.api))
+        .bearer_auth(&shop.customer_tokens[client % shop.customer_tokens.len()])
+        .json(&json!({
+            "items": [{"productId": shop.products[a], "quantity": 1},
+                      {"productId": shop.products[second], "quantity": 2}],
+            "shippingAddress": {"line1": "1 Main St", "city": "Lisbon", "region": "Lisboa",
+                                "country": "PT", "postalCode": "1000"},
+            "payment": {"token": "tok_visa"},
+        }))
+}
+
 /// Throughput and latency of one measurement.
 pub struct Measured {
     pub per_second: f64,
@@ -43,29 +69,17 @@ pub async fn run(
         let mut latencies = Vec::new();
         let mut failures = 0usize;
         while started.elapsed() < duration {
-            let (a, b) = {
-                let mut rng = rand::thread_rng();
-                (rng.gen_range(0..shop.products.len()), rng.gen_range(0..shop.products.len()))
-            };
+            let product = rand::thread_rng().gen_range(0..shop.products.len());
             let request = match workload {
                 Workload::InventoryAdjustment => shop
                     .http
-                    .post(format!("{}/products/{}/inventory", shop.api, shop.products[a]))
+                    .post(format!(
+                        "{}/products/{}/inventory",
+                        shop.api, shop.products[product]
+                    ))
                     .bearer_auth(&shop.seller_token)
                     .json(&json!({"adjust": 1})),
-                Workload::OrderCreation => {
-                    let second = if a == b { (b + 1) % shop.products.len() } else { b };
-                    shop.http
-                        .post(format!("{}/orders", shop.api))
-                        .bearer_auth(&shop.customer_tokens[client % shop.customer_tokens.len()])
-                        .json(&json!({
-                            "items": [{"productId": shop.products[a], "quantity": 1},
-                                      {"productId": shop.products[second], "quantity": 2}],
-                            "shippingAddress": {"line1": "1 Main St", "city": "Lisbon", "region": "Lisboa",
-                                                "country": "PT", "postalCode": "1000"},
-                            "payment": {"token": "tok_visa"},
-                        }))
-                }
+                Workload::OrderCreation => place_order_request(shop, client),
             };
             let sent = Instant::now();
             match request.send().await {

@@ -4,6 +4,7 @@
 
 mod load;
 mod pgbench;
+mod saga;
 mod setup;
 
 use clap::Parser;
@@ -24,6 +25,28 @@ struct Args {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The NATS server the API publishes to (for the saga's latencies).
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Orders per second of the steady-rate saga run.
+    #[arg(long, default_value_t = 50)]
+    steady_rate: u32,
+    /// Clients of the saturated saga run.
+    #[arg(long, default_value_t = 32)]
+    saturation_clients: usize,
+    /// What to measure: `commands` (needs the command API and the relay),
+    /// `saga` (needs the saga running too).
+    #[arg(long, value_enum)]
+    phase: Phase,
+}
+
+/// A part of the benchmark.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    /// Command throughput and latency against pgbench.
+    Commands,
+    /// Orders through the whole saga.
+    Saga,
 }
 
 #[tokio::main]
@@ -31,6 +54,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let duration = Duration::from_secs(args.seconds);
     let shop = setup::Shop::create(&args.api, 200).await?;
+    match args.phase {
+        Phase::Commands => commands(&args, &shop, duration).await,
+        Phase::Saga => sagas(&args, &shop, duration).await,
+    }
+}
+
+async fn commands(args: &Args, shop: &setup::Shop, duration: Duration) -> anyhow::Result<()> {
     println!("| workload | clients | ops/s | p50 ms | p99 ms | pgbench TPS | ratio |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for &clients in &args.clients {
@@ -39,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
             load::Workload::InventoryAdjustment,
             load::Workload::OrderCreation,
         ] {
-            let result = load::run(&shop, workload, clients, duration).await?;
+            let result = load::run(shop, workload, clients, duration).await?;
             println!(
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} |",
                 workload.name(),
@@ -51,6 +81,38 @@ async fn main() -> anyhow::Result<()> {
                 result.per_second / ceiling,
             );
         }
+    }
+    Ok(())
+}
+
+async fn sagas(args: &Args, shop: &setup::Shop, duration: Duration) -> anyhow::Result<()> {
+    println!("| saga run | orders shipped | orders/s | POST ➜ InventoryReserved p50 / p99 ms | POST ➜ OrderShipped p50 / p99 ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, arrival) in [
+        (
+            format!("steady {} orders/s", args.steady_rate),
+            saga::Arrival::Steady {
+                per_second: args.steady_rate,
+            },
+        ),
+        (
+            format!("saturation, {} clients", args.saturation_clients),
+            saga::Arrival::Saturated {
+                clients: args.saturation_clients,
+            },
+        ),
+    ] {
+        let m = saga::run(shop, &args.nats_url, arrival, duration).await?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "| {label} | {} | {:.0} | {:.1} / {:.1} | {:.1} / {:.1} |",
+            m.orders,
+            m.orders_per_second,
+            ms(m.reserved_p50),
+            ms(m.reserved_p99),
+            ms(m.shipped_p50),
+            ms(m.shipped_p99),
+        );
     }
     Ok(())
 }

@@ -10,5 +10,6 @@ pub mod metadata;
 pub mod metrics;
 pub mod passwords;
 pub mod relay;
+pub mod seed;
 pub mod sessions;
 pub mod streams;

@@ -172,6 +172,16 @@ impl SessionStore {
         Ok(count <= limit)
     }
 
+    /// The Redis connection, for other users of the same server.
+    pub fn connection(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Whether Redis answers.
     pub async fn ping(&self) -> bool {
         redis::cmd("PING")

@@ -10,6 +10,12 @@ pub mod scenario;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
 use atlantic_command_api::sessions::LoginLimits;
+use atlantic_projections::cache::{CacheProjection, ProductCache};
+use atlantic_projections::order_views::OrderViews;
+use atlantic_projections::search::SearchProjection;
+use atlantic_projections::{Projection, ProjectorRunner};
+use atlantic_query_api::search::PostgresSearch;
+use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_sagas::carrier::SandboxCarrier;
 use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
 use atlantic_sagas::{OrderSaga, SagaSettings};
@@ -81,15 +87,27 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(&self, settings: Settings) -> TestApp {
-        self.spawn_full(settings, None).await
+        self.spawn_full(settings, None, false).await
     }
 
     /// Starts the write side with the relay and the order saga in this process.
     pub async fn spawn_shop(&self, saga: SagaSettings) -> TestApp {
-        self.spawn_full(self.settings(true, true), Some(saga)).await
+        self.spawn_full(self.settings(true, true), Some(saga), false)
+            .await
     }
 
-    async fn spawn_full(&self, settings: Settings, saga: Option<SagaSettings>) -> TestApp {
+    /// Starts everything: write side, relay, saga, projectors and query API.
+    pub async fn spawn_everything(&self, saga: SagaSettings) -> TestApp {
+        self.spawn_full(self.settings(true, true), Some(saga), true)
+            .await
+    }
+
+    async fn spawn_full(
+        &self,
+        settings: Settings,
+        saga: Option<SagaSettings>,
+        read_side: bool,
+    ) -> TestApp {
         let app = Application::build(settings).await.expect("build the app");
         let addr = app.address().expect("the API is bound");
         let state = app.state().clone();
@@ -105,10 +123,42 @@ impl TestEnv {
             );
             tokio::spawn(saga.run(shutdown.clone()));
         }
+        let query = if read_side {
+            let cache = ProductCache::new(
+                state.sessions.connection(),
+                state.sessions.prefix().to_string(),
+            );
+            let js = async_nats::jetstream::new(state.nats.clone());
+            let projections: Vec<Arc<dyn Projection>> = vec![
+                Arc::new(SearchProjection::new(state.pool.clone())),
+                Arc::new(CacheProjection::new(cache.clone())),
+                Arc::new(OrderViews::new(state.pool.clone())),
+            ];
+            for projection in projections {
+                let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());
+                tokio::spawn(runner.run(shutdown.clone()));
+            }
+            let query_state = QueryState {
+                pool: state.pool.clone(),
+                sessions: state.sessions.clone(),
+                cache,
+                search: Arc::new(PostgresSearch::new(state.pool.clone())),
+                metrics: state.metrics.clone(),
+            };
+            let api = QueryApi::bind("127.0.0.1:0".parse().expect("an address"), query_state)
+                .await
+                .expect("bind the query API");
+            let addr = api.address().expect("the query API is bound");
+            tokio::spawn(api.run(shutdown.clone()));
+            Some(scenario::Api::new(format!("http://{addr}")))
+        } else {
+            None
+        };
         let handle = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
             addr,
             state,
+            query,
             api: scenario::Api::new(format!("http://{addr}")),
             shutdown,
             handle: Some(handle),
@@ -167,6 +217,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub state: atlantic_command_api::http::AppState,
     pub api: scenario::Api,
+    /// The query API, when the read side runs.
+    pub query: Option<scenario::Api>,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }

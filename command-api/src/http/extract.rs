@@ -2,10 +2,10 @@
 //! id, and the signed-in user.
 
 use super::error::ApiError;
-use super::AppState;
 use crate::metadata::CommandMetadata;
-use crate::sessions::Session;
+use crate::sessions::{Session, SessionStore};
 use atlantic_domain::{Actor, Role};
+use axum::extract::FromRef;
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -78,13 +78,15 @@ impl AuthUser {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    SessionStore: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let sessions = SessionStore::from_ref(state);
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -96,8 +98,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| {
                 ApiError::Unauthorized("sign in: `Authorization: Bearer <token>`".into())
             })?;
-        let session = state
-            .sessions
+        let session = sessions
             .get(&token)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("the session is not valid".into()))?;

@@ -1,7 +1,7 @@
 //! The command API's HTTP layer: one router per resource, merged here.
 
-mod error;
-mod extract;
+pub mod error;
+pub mod extract;
 mod health;
 mod idempotency;
 mod openapi;
@@ -12,6 +12,7 @@ mod sessions;
 mod users;
 
 pub use error::{ApiError, Problem};
+pub use sellers::seller_id_of;
 pub use users::register_user;
 
 use crate::bus::CommandBus;
@@ -78,6 +79,39 @@ impl AppState {
     }
 }
 
+impl axum::extract::FromRef<AppState> for SessionStore {
+    fn from_ref(state: &AppState) -> SessionStore {
+        state.sessions.clone()
+    }
+}
+
+/// Gives every request an id (the client's `X-Request-Id` when it is a UUID),
+/// echoes it, and counts answers by status under `api`.
+pub async fn request_id_and_metrics(
+    metrics: Metrics,
+    api: &'static str,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    request.extensions_mut().insert(RequestId(id));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    metrics.add(
+        "atlantic_http_responses_total",
+        &format!("api=\"{api}\",status=\"{}\"", response.status().as_u16()),
+        1,
+    );
+    response
+}
+
 /// The answer to a command: the aggregate's id and version after it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
@@ -104,35 +138,11 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            request_id_and_metrics,
+            |State(state): State<AppState>, request, next| {
+                request_id_and_metrics(state.metrics, "command", request, next)
+            },
         ))
         .with_state(state)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Gives every request an id (the client's `X-Request-Id` when it is a UUID),
-/// echoes it, and counts answers by status.
-async fn request_id_and_metrics(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::now_v7);
-    request.extensions_mut().insert(RequestId(id));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    state.metrics.add(
-        "atlantic_http_responses_total",
-        &format!("api=\"command\",status=\"{}\"", response.status().as_u16()),
-        1,
-    );
-    response
-}

@@ -1,0 +1,173 @@
+//! Runs any set of Atlantic's components in this process, on shared
+//! connections, until SIGINT or SIGTERM.
+
+use atlantic_command_api::app::{Application, Settings};
+use atlantic_command_api::db;
+use atlantic_projections::cache::{CacheProjection, ProductCache};
+use atlantic_projections::order_views::OrderViews;
+use atlantic_projections::search::SearchProjection;
+use atlantic_projections::{Projection, ProjectorRunner};
+use atlantic_query_api::search::PostgresSearch;
+use atlantic_query_api::{QueryApi, QueryState};
+use atlantic_sagas::carrier::SandboxCarrier;
+use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
+use atlantic_sagas::{OrderSaga, SagaSettings};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A read model, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProjectionName {
+    /// Product search (the Postgres adapter's tables).
+    Search,
+    /// Product detail documents in Redis.
+    Cache,
+    /// Orders, their timelines, and user profiles.
+    OrderViews,
+    /// Every read model.
+    All,
+}
+
+impl ProjectionName {
+    /// The read models this name stands for.
+    pub fn expand(self) -> Vec<ProjectionName> {
+        match self {
+            ProjectionName::All => vec![
+                ProjectionName::Search,
+                ProjectionName::Cache,
+                ProjectionName::OrderViews,
+            ],
+            one => vec![one],
+        }
+    }
+}
+
+/// Which components to run.
+#[derive(Debug, Clone)]
+pub struct Components {
+    /// The command API.
+    pub command_api: bool,
+    /// The query API.
+    pub query_api: bool,
+    /// The relay.
+    pub relay: bool,
+    /// The order saga.
+    pub saga: bool,
+    /// These projectors.
+    pub projections: Vec<ProjectionName>,
+}
+
+impl Components {
+    /// Nothing (to be filled in).
+    pub const NONE: Components = Components {
+        command_api: false,
+        query_api: false,
+        relay: false,
+        saga: false,
+        projections: Vec::new(),
+    };
+}
+
+/// Builds what `components` needs and runs it until a signal.
+pub async fn run(
+    settings: Settings,
+    saga: SagaSettings,
+    query_api_addr: SocketAddr,
+    components: Components,
+) -> anyhow::Result<()> {
+    db::migrate(&settings.database_url).await?;
+    let app = Application::build(settings).await?;
+    if let Some(addr) = app.address() {
+        tracing::info!(%addr, "command API listening");
+    }
+    let state = app.state().clone();
+    let js = async_nats::jetstream::new(state.nats.clone());
+    let cache = ProductCache::new(
+        state.sessions.connection(),
+        state.sessions.prefix().to_string(),
+    );
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+
+    if components.query_api {
+        let query_state = QueryState {
+            pool: state.pool.clone(),
+            sessions: state.sessions.clone(),
+            cache: cache.clone(),
+            search: Arc::new(PostgresSearch::new(state.pool.clone())),
+            metrics: state.metrics.clone(),
+        };
+        let api = QueryApi::bind(query_api_addr, query_state).await?;
+        if let Some(addr) = api.address() {
+            tracing::info!(%addr, "query API listening");
+        }
+        tasks.spawn(api.run(shutdown.clone()));
+    }
+    if components.saga {
+        let saga = OrderSaga::new(
+            state.pool.clone(),
+            js.clone(),
+            Arc::new(SandboxPaymentGateway),
+            Arc::new(SandboxCarrier),
+            saga,
+            state.metrics.clone(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            saga.run(stop).await;
+            Ok(())
+        });
+    }
+    for name in components.projections {
+        let projection: Arc<dyn Projection> = match name {
+            ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
+            ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
+            ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
+            ProjectionName::All => continue,
+        };
+        let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            runner.run(stop).await;
+            Ok(())
+        });
+    }
+    if components.command_api || components.relay {
+        tasks.spawn(app.run(shutdown.clone()));
+    }
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+
+    let mut outcome = Ok(());
+    while let Some(finished) = tasks.join_next().await {
+        shutdown.cancel();
+        if let Ok(Err(error)) = finished {
+            outcome = Err(error);
+        }
+    }
+    outcome
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+        _ = shutdown.cancelled() => return,
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}

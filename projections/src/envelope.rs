@@ -1,0 +1,64 @@
+//! An event as a projection sees it: the published body and the headers that
+//! place it.
+
+use anyhow::Context;
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// One published event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// `events.<context>.<name>`.
+    pub subject: String,
+    /// The aggregate's type (`Order`, `Product`, …).
+    pub aggregate_type: String,
+    /// The aggregate's id.
+    pub aggregate_id: String,
+    /// The event's sequence within its aggregate (the aggregate's version after it).
+    pub sequence: i64,
+    /// The event's global position in the event store.
+    pub position: i64,
+    /// The body (the brief's JSON).
+    pub body: Value,
+}
+
+impl Envelope {
+    /// Reads a JetStream message published by the relay.
+    pub fn from_message(message: &jetstream::Message) -> anyhow::Result<Self> {
+        let header = |name: &str| -> anyhow::Result<String> {
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_string())
+                .with_context(|| format!("message without {name}"))
+        };
+        Ok(Envelope {
+            subject: message.subject.to_string(),
+            aggregate_type: header("Atlantic-Aggregate-Type")?,
+            aggregate_id: header("Atlantic-Aggregate-Id")?,
+            sequence: header("Atlantic-Sequence")?
+                .parse()
+                .context("bad Atlantic-Sequence")?,
+            position: header("Atlantic-Position")?
+                .parse()
+                .context("bad Atlantic-Position")?,
+            body: serde_json::from_slice(&message.payload).context("body is not JSON")?,
+        })
+    }
+
+    /// The event's name: the subject's last part (`OrderCreated`, `created`).
+    pub fn name(&self) -> &str {
+        self.subject.rsplit('.').next().unwrap_or_default()
+    }
+
+    /// The body's `timestamp`, or now.
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        self.body["timestamp"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now)
+    }
+}

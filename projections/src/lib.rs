@@ -1,0 +1,12 @@
+//! Atlantic's read models. Each projection is a durable JetStream pull
+//! consumer with explicit ack (`runtime.rs`), idempotent by the version of the
+//! aggregate it last applied to each row or document.
+
+pub mod cache;
+pub mod envelope;
+pub mod order_views;
+pub mod runtime;
+pub mod search;
+
+pub use envelope::Envelope;
+pub use runtime::{Projection, ProjectorRunner};

@@ -1,0 +1,61 @@
+//! The query API's HTTP layer: one router per resource, merged here.
+
+mod health;
+mod me;
+mod openapi;
+mod orders;
+mod products;
+
+use crate::QueryState;
+use atlantic_command_api::http::request_id_and_metrics;
+use axum::extract::State;
+use axum::middleware;
+use axum::Router;
+
+/// The largest page a list answers.
+pub const MAX_PER_PAGE: u32 = 100;
+/// How deep a list may page (page × perPage); deeper costs more than it serves.
+pub const MAX_DEPTH: u32 = 10_000;
+
+/// The whole query API.
+pub fn router(state: QueryState) -> Router {
+    Router::new()
+        .merge(products::router())
+        .merge(orders::router())
+        .merge(me::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            |State(state): State<QueryState>, request, next| {
+                request_id_and_metrics(state.metrics, "query", request, next)
+            },
+        ))
+        .with_state(state)
+}
+
+/// Checks `page` and `perPage` (defaults 1 and 20).
+pub fn paging(
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> Result<(u32, u32), atlantic_command_api::http::ApiError> {
+    use atlantic_command_api::http::ApiError;
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(20);
+    if page == 0 {
+        return Err(ApiError::invalid_field("page", "pages start at 1"));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ApiError::invalid_field(
+            "perPage",
+            format!("must be 1 to {MAX_PER_PAGE}"),
+        ));
+    }
+    if page.saturating_mul(per_page) > MAX_DEPTH {
+        return Err(ApiError::invalid_field(
+            "page",
+            format!("pages end at {MAX_DEPTH} results; narrow the query"),
+        ));
+    }
+    Ok((page, per_page))
+}

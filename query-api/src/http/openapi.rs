@@ -1,0 +1,35 @@
+//! The OpenAPI 3.1 document at `/openapi.json`.
+
+use super::{health, me, orders, products};
+use crate::QueryState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Atlantic query API", description = "Reads of the shop's read models. Errors are RFC 9457 problem+json."),
+    paths(products::search, products::detail, orders::order, me::me, me::my_orders, health::health, health::ready, health::metrics),
+    modifiers(&BearerAuth)
+)]
+struct QueryApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> Router<QueryState> {
+    Router::new().route(
+        "/openapi.json",
+        get(|| async { Json(QueryApiDoc::openapi()) }),
+    )
+}

@@ -1,0 +1,170 @@
+//! `GET /products/search`, `GET /products/{id}`.
+
+use super::paging;
+use crate::search::{SearchQuery, SearchResults, Sort};
+use crate::QueryState;
+use atlantic_command_api::http::extract::IdPath;
+use atlantic_command_api::http::ApiError;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub fn router() -> Router<QueryState> {
+    Router::new()
+        .route("/products/search", get(search))
+        .route("/products/{id}", get(detail))
+}
+
+/// Search parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchParams {
+    /// Free text; typos are tolerated.
+    pub q: Option<String>,
+    /// Exact category.
+    pub category: Option<String>,
+    /// Exact brand.
+    pub brand: Option<String>,
+    /// Lowest price.
+    pub min_price: Option<f64>,
+    /// Highest price.
+    pub max_price: Option<f64>,
+    /// Only products in stock (true) or out of stock (false).
+    pub in_stock: Option<bool>,
+    /// `price:asc`, `price:desc`, `rating:asc`, `rating:desc` or `relevance`.
+    pub sort: Option<String>,
+    /// 1-based page.
+    pub page: Option<u32>,
+    /// Hits per page (at most 100).
+    pub per_page: Option<u32>,
+}
+
+fn cents(field: &str, value: Option<f64>) -> Result<Option<i64>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_finite() && (0.0..1e12).contains(&v) => {
+            Ok(Some((v * 100.0).round() as i64))
+        }
+        Some(_) => Err(ApiError::invalid_field(
+            field,
+            "must be a non-negative amount",
+        )),
+    }
+}
+
+/// Search the catalogue.
+#[utoipa::path(get, path = "/products/search", tag = "products", params(SearchParams),
+    responses((status = 200, body = SearchResults), (status = 422, body = atlantic_command_api::http::Problem)))]
+pub async fn search(
+    State(state): State<QueryState>,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
+    let (page, per_page) = paging(params.page, params.per_page)?;
+    let sort = match params.sort.as_deref() {
+        None => Sort::Relevance,
+        Some(value) => Sort::parse(value).ok_or_else(|| {
+            ApiError::invalid_field(
+                "sort",
+                "use price:asc, price:desc, rating:asc, rating:desc or relevance",
+            )
+        })?,
+    };
+    let text = params.q.unwrap_or_default();
+    if text.chars().count() > 200 {
+        return Err(ApiError::invalid_field(
+            "q",
+            "must be at most 200 characters",
+        ));
+    }
+    let query = SearchQuery {
+        text,
+        category: params.category,
+        brand: params.brand,
+        min_price_cents: cents("minPrice", params.min_price)?,
+        max_price_cents: cents("maxPrice", params.max_price)?,
+        in_stock: params.in_stock,
+        sort,
+        page,
+        per_page,
+    };
+    Ok(Json(state.search.search(&query).await?))
+}
+
+/// A product's details, from the cache; a miss reads the search read model and
+/// fills the cache.
+#[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the product"), (status = 404, body = atlantic_command_api::http::Problem)))]
+pub async fn detail(
+    State(state): State<QueryState>,
+    IdPath(id): IdPath<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    let key = id.to_string();
+    let cached = state
+        .cache
+        .get(&key)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("product cache")))?;
+    let document = match cached {
+        Some(document) => {
+            state
+                .metrics
+                .add("atlantic_product_cache_total", "outcome=\"hit\"", 1);
+            document
+        }
+        None => {
+            state
+                .metrics
+                .add("atlantic_product_cache_total", "outcome=\"miss\"", 1);
+            let Some(document) = from_read_model(&state, id).await? else {
+                return Err(ApiError::NotFound("no such product".into()));
+            };
+            state
+                .cache
+                .put_if_newer(&key, &document)
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("product cache")))?;
+            document
+        }
+    };
+    if document["deleted"] == Value::Bool(true) {
+        return Err(ApiError::NotFound("no such product".into()));
+    }
+    let mut document = document;
+    if let Some(fields) = document.as_object_mut() {
+        fields.remove("version");
+    }
+    Ok(Json(document))
+}
+
+async fn from_read_model(state: &QueryState, id: Uuid) -> Result<Option<Value>, ApiError> {
+    let row = sqlx::query(
+        "SELECT name, description, category, brand, price::float8 AS price, specifications, seller_id, \
+                inventory, rating::float8 AS rating, version FROM search_products WHERE product_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(|row| {
+        let inventory: i64 = row.get("inventory");
+        json!({
+            "id": id,
+            "name": row.get::<String, _>("name"),
+            "description": row.get::<String, _>("description"),
+            "category": row.get::<String, _>("category"),
+            "brand": row.get::<String, _>("brand"),
+            "price": row.get::<f64, _>("price"),
+            "specifications": row.get::<Value, _>("specifications"),
+            "sellerId": row.get::<Uuid, _>("seller_id"),
+            "inventory": inventory,
+            "inStock": inventory > 0,
+            "rating": row.get::<Option<f64>, _>("rating"),
+            "version": row.get::<i64, _>("version"),
+        })
+    }))
+}
