@@ -1,7 +1,7 @@
 //! The command line: one struct per subcommand, flags with environment fallbacks
 //! and loopback defaults.
 
-use crate::components::{self, Components, ProjectionName};
+use crate::components::{self, ClickHouse, Components, ProjectionName};
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
@@ -111,6 +111,12 @@ struct Run {
     /// Where the command API listens.
     #[arg(long, env = "COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
     command_api_addr: SocketAddr,
+    /// ClickHouse's HTTP interface (analytics).
+    #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    clickhouse_url: String,
+    /// The ClickHouse database.
+    #[arg(long, env = "CLICKHOUSE_DATABASE", default_value = "atlantic")]
+    clickhouse_database: String,
     /// Where the query API listens.
     #[arg(long, env = "QUERY_API_ADDR", default_value = "127.0.0.1:8081")]
     query_api_addr: SocketAddr,
@@ -177,10 +183,15 @@ impl Run {
     /// Runs `components` until SIGINT or SIGTERM.
     async fn launch(&self, components: Components) -> anyhow::Result<()> {
         let settings = self.settings(components.command_api, components.relay);
+        let clickhouse = ClickHouse {
+            url: self.clickhouse_url.clone(),
+            database: self.clickhouse_database.clone(),
+        };
         components::run(
             settings,
             self.saga_settings(),
             self.query_api_addr,
+            &clickhouse,
             components,
         )
         .await

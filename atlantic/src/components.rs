@@ -1,8 +1,10 @@
 //! Runs any set of Atlantic's components in this process, on shared
 //! connections, until SIGINT or SIGTERM.
 
+use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
+use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::search::SearchProjection;
@@ -26,6 +28,10 @@ pub enum ProjectionName {
     Cache,
     /// Orders, their timelines, and user profiles.
     OrderViews,
+    /// Sales, stock and customers' areas in ClickHouse.
+    Analytics,
+    /// Clicks in ClickHouse.
+    Clicks,
     /// Every read model.
     All,
 }
@@ -42,6 +48,15 @@ impl ProjectionName {
             one => vec![one],
         }
     }
+}
+
+/// Where ClickHouse is.
+#[derive(Debug, Clone)]
+pub struct ClickHouse {
+    /// Its HTTP URL.
+    pub url: String,
+    /// The database (created when missing).
+    pub database: String,
 }
 
 /// Which components to run.
@@ -75,6 +90,7 @@ pub async fn run(
     settings: Settings,
     saga: SagaSettings,
     query_api_addr: SocketAddr,
+    clickhouse: &ClickHouse,
     components: Components,
 ) -> anyhow::Result<()> {
     db::migrate(&settings.database_url).await?;
@@ -90,6 +106,16 @@ pub async fn run(
     );
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let needs_analytics = components.query_api
+        || components
+            .projections
+            .iter()
+            .any(|p| matches!(p, ProjectionName::Analytics | ProjectionName::Clicks));
+    let analytics = if needs_analytics {
+        Some(Analytics::connect(&clickhouse.url, &clickhouse.database).await?)
+    } else {
+        None
+    };
 
     if components.query_api {
         let query_state = QueryState {
@@ -98,6 +124,7 @@ pub async fn run(
             cache: cache.clone(),
             search: Arc::new(PostgresSearch::new(state.pool.clone())),
             metrics: state.metrics.clone(),
+            analytics: analytics.clone().context("analytics")?,
         };
         let api = QueryApi::bind(query_api_addr, query_state).await?;
         if let Some(addr) = api.address() {
@@ -125,6 +152,12 @@ pub async fn run(
             ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
             ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
             ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
+            ProjectionName::Analytics => Arc::new(AnalyticsProjection::new(
+                analytics.clone().context("analytics")?,
+            )),
+            ProjectionName::Clicks => Arc::new(ClicksProjection::new(
+                analytics.clone().context("analytics")?,
+            )),
             ProjectionName::All => continue,
         };
         let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());

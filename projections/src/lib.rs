@@ -2,6 +2,7 @@
 //! consumer with explicit ack (`runtime.rs`), idempotent by the version of the
 //! aggregate it last applied to each row or document.
 
+pub mod analytics;
 pub mod cache;
 pub mod envelope;
 pub mod order_views;

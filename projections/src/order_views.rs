@@ -19,7 +19,7 @@ impl OrderViews {
 }
 
 /// The status an order event leaves the order in.
-fn status_after(event: &str, body: &Value) -> Option<&'static str> {
+pub(crate) fn status_after(event: &str, body: &Value) -> Option<&'static str> {
     Some(match event {
         "OrderCreated" => "Created",
         "OrderValidated" => "Validated",

@@ -20,6 +20,11 @@ pub trait Projection: Send + Sync + 'static {
     /// The name (durable consumer `projection-<name>`, metrics label).
     fn name(&self) -> &'static str;
 
+    /// The stream it consumes.
+    fn stream(&self) -> &'static str {
+        EVENTS_STREAM
+    }
+
     /// The subjects it consumes.
     fn subjects(&self) -> Vec<String>;
 
@@ -69,7 +74,7 @@ impl ProjectorRunner {
         let name = format!("projection-{}", self.projection.name());
         let stream = self
             .js
-            .get_stream(EVENTS_STREAM)
+            .get_stream(self.projection.stream())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open stream: {e}"))?;
         let consumer: jetstream::consumer::PullConsumer = stream

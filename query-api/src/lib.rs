@@ -1,6 +1,7 @@
 //! Atlantic's query API: search, product detail (from the cache), orders and
 //! the signed-in user's profile and orders. It reads the read models only.
 
+pub mod analytics;
 pub mod http;
 pub mod search;
 
@@ -27,6 +28,8 @@ pub struct QueryState {
     pub search: Arc<dyn search::SearchIndex>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// ClickHouse.
+    pub analytics: atlantic_projections::analytics::Analytics,
 }
 
 impl axum::extract::FromRef<QueryState> for SessionStore {

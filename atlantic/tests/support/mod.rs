@@ -10,6 +10,7 @@ pub mod scenario;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
 use atlantic_command_api::sessions::LoginLimits;
+use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::search::SearchProjection;
@@ -32,6 +33,11 @@ pub fn postgres_server() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
+/// The ClickHouse server tests use (each with its own database).
+pub fn clickhouse_url() -> String {
+    std::env::var("TEST_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
+}
+
 /// The Redis server tests use (each under its own prefix).
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -44,6 +50,7 @@ pub struct TestEnv {
     pub database_url: String,
     pub nats: nats::NatsServer,
     pub redis_prefix: String,
+    pub clickhouse_database: String,
     pub pool: sqlx::PgPool,
 }
 
@@ -59,10 +66,11 @@ impl TestEnv {
             .await
             .expect("connect to the test database");
         TestEnv {
-            database_name,
+            database_name: database_name.clone(),
             database_url,
             nats: nats::NatsServer::start(),
             redis_prefix: format!("test:{id}:"),
+            clickhouse_database: database_name.clone(),
             pool,
         }
     }
@@ -129,10 +137,15 @@ impl TestEnv {
                 state.sessions.prefix().to_string(),
             );
             let js = async_nats::jetstream::new(state.nats.clone());
+            let analytics = Analytics::connect(&clickhouse_url(), &self.clickhouse_database)
+                .await
+                .expect("connect to ClickHouse");
             let projections: Vec<Arc<dyn Projection>> = vec![
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
+                Arc::new(AnalyticsProjection::new(analytics.clone())),
+                Arc::new(ClicksProjection::new(analytics.clone())),
             ];
             for projection in projections {
                 let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());
@@ -144,6 +157,7 @@ impl TestEnv {
                 cache,
                 search: Arc::new(PostgresSearch::new(state.pool.clone())),
                 metrics: state.metrics.clone(),
+                analytics,
             };
             let api = QueryApi::bind("127.0.0.1:0".parse().expect("an address"), query_state)
                 .await
@@ -174,6 +188,8 @@ impl TestEnv {
             ("REDIS_KEY_PREFIX", self.redis_prefix.clone()),
             ("DATABASE_MAX_CONNECTIONS", "10".into()),
             ("RUST_LOG", "warn".into()),
+            ("CLICKHOUSE_URL", clickhouse_url()),
+            ("CLICKHOUSE_DATABASE", self.clickhouse_database.clone()),
         ]
     }
 
@@ -197,6 +213,19 @@ impl Drop for TestEnv {
                     self.database_name
                 ),
             ])
+            .output();
+        let _ = Command::new("curl")
+            .args([
+                "-sf",
+                "--max-time",
+                "10",
+                &clickhouse_url(),
+                "--data-binary",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {}",
+                self.clickhouse_database
+            ))
             .output();
         if let Ok(client) = redis::Client::open(redis_url()) {
             if let Ok(mut conn) = client.get_connection() {

@@ -1,5 +1,6 @@
 //! The command API's HTTP layer: one router per resource, merged here.
 
+mod clicks;
 pub mod error;
 pub mod extract;
 mod health;
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sellers::router())
         .merge(products::router())
         .merge(orders::router())
+        .merge(clicks::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::replay_or_record,

@@ -1,5 +1,6 @@
 //! The query API's HTTP layer: one router per resource, merged here.
 
+mod analytics;
 mod health;
 mod me;
 mod openapi;
@@ -23,6 +24,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(products::router())
         .merge(orders::router())
         .merge(me::router())
+        .merge(analytics::router())
         .merge(health::router())
         .merge(openapi::router())
         .layer(middleware::from_fn_with_state(

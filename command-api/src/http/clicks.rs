@@ -1,0 +1,96 @@
+//! `POST /clicks`: click tracking, straight to NATS (stream `ATLANTIC_CLICKS`),
+//! never the event store.
+
+use super::error::ApiError;
+use super::extract::{Body, RequestId};
+use super::AppState;
+use async_nats::HeaderMap;
+use atlantic_domain::Text;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/clicks", post(track))
+}
+
+/// What the shopper did.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClickKind {
+    /// Saw the product.
+    View,
+    /// Clicked it.
+    Click,
+    /// Put it in the cart.
+    AddToCart,
+}
+
+impl ClickKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ClickKind::View => "view",
+            ClickKind::Click => "click",
+            ClickKind::AddToCart => "add_to_cart",
+        }
+    }
+}
+
+/// A click.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrackClick {
+    /// The product.
+    pub product_id: Uuid,
+    /// What happened.
+    pub kind: ClickKind,
+    /// Where the shopper is (region).
+    #[schema(value_type = Option<String>)]
+    pub area: Option<Text<100>>,
+    /// The shopper's browsing session.
+    #[schema(value_type = Option<String>)]
+    pub session_id: Option<Text<100>>,
+}
+
+/// Track a click (anyone); answers once JetStream stored it.
+#[utoipa::path(post, path = "/clicks", tag = "analytics", request_body = TrackClick,
+    responses((status = 202, description = "stored"), (status = 422, body = super::Problem)))]
+pub async fn track(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    Body(body): Body<TrackClick>,
+) -> Result<impl IntoResponse, ApiError> {
+    let click_id = Uuid::now_v7();
+    let payload = json!({
+        "event": "click.tracked",
+        "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        "clickId": click_id,
+        "productId": body.product_id,
+        "kind": body.kind.as_str(),
+        "area": body.area.as_ref().map(|a| a.as_str()).unwrap_or("unknown"),
+        "sessionId": body.session_id.as_ref().map(|s| s.as_str()),
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Msg-Id", format!("Click:{click_id}").as_str());
+    headers.insert("Atlantic-Aggregate-Type", "Click");
+    headers.insert("Atlantic-Aggregate-Id", click_id.to_string().as_str());
+    headers.insert("Atlantic-Sequence", "1");
+    headers.insert("Atlantic-Position", "0");
+    headers.insert("Atlantic-Correlation-Id", request_id.to_string().as_str());
+    let js = async_nats::jetstream::new(state.nats.clone());
+    js.publish_with_headers("clicks.tracked", headers, payload.to_string().into())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot publish the click: {e}")))?
+        .await
+        .map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!("JetStream did not store the click: {e}"))
+        })?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": click_id}))))
+}

@@ -1,0 +1,225 @@
+//! The analytics projectors: domain events and clicks into ClickHouse, in
+//! batches of one INSERT per table.
+
+use super::rows::{ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow};
+use super::Analytics;
+use crate::order_views::status_after;
+use crate::{Envelope, Projection};
+use atlantic_command_api::streams::CLICKS_STREAM;
+use clickhouse::Row;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Orders, products and customers into ClickHouse.
+pub struct AnalyticsProjection {
+    analytics: Analytics,
+}
+
+/// Clicks (stream `ATLANTIC_CLICKS`) into ClickHouse.
+pub struct ClicksProjection {
+    analytics: Analytics,
+}
+
+impl AnalyticsProjection {
+    /// The projection writing through `analytics`.
+    pub fn new(analytics: Analytics) -> Self {
+        AnalyticsProjection { analytics }
+    }
+}
+
+impl ClicksProjection {
+    /// The projection writing through `analytics`.
+    pub fn new(analytics: Analytics) -> Self {
+        ClicksProjection { analytics }
+    }
+}
+
+fn seconds(event: &Envelope) -> u32 {
+    event.timestamp().timestamp().clamp(0, i64::from(u32::MAX)) as u32
+}
+
+fn cents(price: &Value) -> i64 {
+    (price.as_f64().unwrap_or(0.0) * 100.0).round() as i64
+}
+
+async fn insert<T: Row + Serialize + for<'a> Row<Value<'a> = T>>(
+    analytics: &Analytics,
+    table: &str,
+    rows: &[T],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = analytics.client().insert::<T>(table).await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Batch {
+    lines: Vec<OrderLineRow>,
+    statuses: Vec<OrderStatusRow>,
+    products: HashMap<String, ProductRow>,
+    inventory: Vec<InventoryRow>,
+    customers: Vec<CustomerRow>,
+}
+
+impl AnalyticsProjection {
+    async fn product(
+        &self,
+        batch: &mut Batch,
+        product_id: &str,
+    ) -> anyhow::Result<Option<ProductRow>> {
+        if let Some(row) = batch.products.get(product_id) {
+            return Ok(Some(row.clone()));
+        }
+        let rows = self
+            .analytics
+            .client()
+            .query("SELECT product_id, name, category, brand, version FROM products FINAL WHERE product_id = ?")
+            .bind(product_id)
+            .fetch_all::<ProductRow>()
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn collect(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
+        let body = &event.body;
+        let at = seconds(event);
+        let id = event.aggregate_id.clone();
+        match event.aggregate_type.as_str() {
+            "Order" => {
+                if event.name() == "OrderCreated" {
+                    let customer = body["customerId"].as_str().unwrap_or_default().to_string();
+                    for line in body["items"].as_array().into_iter().flatten() {
+                        let units = line["quantity"].as_i64().unwrap_or(0);
+                        batch.lines.push(OrderLineRow {
+                            order_id: id.clone(),
+                            product_id: line["productId"].as_str().unwrap_or_default().to_string(),
+                            customer_id: customer.clone(),
+                            units,
+                            revenue_cents: units * cents(&line["price"]),
+                            at,
+                        });
+                    }
+                }
+                if let Some(status) = status_after(event.name(), body) {
+                    batch.statuses.push(OrderStatusRow {
+                        order_id: id,
+                        status: status.into(),
+                        version: event.sequence,
+                        at,
+                    });
+                }
+            }
+            "Product" => {
+                let text = |field: &str| body[field].as_str().map(str::to_string);
+                if event.name() == "created"
+                    || ["name", "category", "brand"]
+                        .iter()
+                        .any(|f| body.get(*f).is_some())
+                {
+                    let current = self.product(batch, &id).await?;
+                    let merged = ProductRow {
+                        product_id: id.clone(),
+                        name: text("name")
+                            .or(current.as_ref().map(|c| c.name.clone()))
+                            .unwrap_or_default(),
+                        category: text("category")
+                            .or(current.as_ref().map(|c| c.category.clone()))
+                            .unwrap_or_default(),
+                        brand: text("brand")
+                            .or(current.as_ref().map(|c| c.brand.clone()))
+                            .unwrap_or_default(),
+                        version: event.sequence.max(current.map(|c| c.version).unwrap_or(0)),
+                    };
+                    batch.products.insert(id.clone(), merged);
+                }
+                if let Some(inventory) = body["inventory"].as_i64() {
+                    batch.inventory.push(InventoryRow {
+                        product_id: id,
+                        inventory,
+                        version: event.sequence,
+                        at,
+                    });
+                }
+            }
+            "User" => {
+                if let Some(area) = body["address"]["region"].as_str() {
+                    batch.customers.push(CustomerRow {
+                        customer_id: id,
+                        area: area.to_string(),
+                        version: event.sequence,
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for AnalyticsProjection {
+    fn name(&self) -> &'static str {
+        "analytics"
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        vec![
+            "events.order.>".into(),
+            "events.product.>".into(),
+            "events.user.>".into(),
+        ]
+    }
+
+    async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        let mut batch = Batch::default();
+        for event in events {
+            self.collect(&mut batch, event).await?;
+        }
+        let products: Vec<ProductRow> = batch.products.into_values().collect();
+        insert(&self.analytics, "order_lines", &batch.lines).await?;
+        insert(&self.analytics, "order_status", &batch.statuses).await?;
+        insert(&self.analytics, "products", &products).await?;
+        insert(&self.analytics, "inventory", &batch.inventory).await?;
+        insert(&self.analytics, "customers", &batch.customers).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for ClicksProjection {
+    fn name(&self) -> &'static str {
+        "clicks"
+    }
+
+    fn stream(&self) -> &'static str {
+        CLICKS_STREAM
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        vec!["clicks.>".into()]
+    }
+
+    async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        let rows: Vec<ClickRow> = events
+            .iter()
+            .map(|event| ClickRow {
+                click_id: event.aggregate_id.clone(),
+                product_id: event.body["productId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                kind: event.body["kind"].as_str().unwrap_or_default().to_string(),
+                area: event.body["area"].as_str().unwrap_or("unknown").to_string(),
+                at: seconds(event),
+            })
+            .collect();
+        insert(&self.analytics, "clicks", &rows).await
+    }
+}

@@ -1,0 +1,196 @@
+//! `/analytics/*`: admins only.
+
+use crate::analytics::{self, Metric, Window};
+use crate::QueryState;
+use atlantic_command_api::http::extract::AuthUser;
+use atlantic_command_api::http::ApiError;
+use atlantic_domain::Role;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::IntoParams;
+
+type Answer = Result<Json<Value>, ApiError>;
+
+pub fn router() -> Router<QueryState> {
+    Router::new()
+        .route("/analytics/top-products", get(top_products))
+        .route("/analytics/sales", get(sales))
+        .route("/analytics/by-area", get(by_area))
+        .route("/analytics/inventory", get(inventory))
+}
+
+/// Parameters of the analytics endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalyticsParams {
+    /// `clicks`, `units_sold`, `revenue` (and `rating` for top products).
+    pub metric: Option<String>,
+    /// From (RFC 3339), inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// To (RFC 3339), exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// How many items (at most 100).
+    pub limit: Option<u32>,
+    /// `hour` or `day` (sales).
+    pub interval: Option<String>,
+    /// Only this category (sales).
+    pub category: Option<String>,
+    /// Stock threshold (inventory).
+    pub below: Option<i64>,
+}
+
+fn params(
+    user: &AuthUser,
+    params: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<AnalyticsParams, ApiError> {
+    user.require(&[Role::Admin])?;
+    params
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::invalid_field("query", e.body_text()))
+}
+
+fn window(p: &AnalyticsParams) -> Result<Window, ApiError> {
+    let seconds = |t: DateTime<Utc>| t.timestamp().clamp(0, i64::from(u32::MAX)) as u32;
+    let window = Window {
+        from: p.from.map(seconds).unwrap_or(0),
+        to: p.to.map(seconds).unwrap_or(u32::MAX),
+    };
+    if window.from >= window.to {
+        return Err(ApiError::invalid_field("from", "must be before `to`"));
+    }
+    Ok(window)
+}
+
+fn metric(p: &AnalyticsParams) -> Result<Metric, ApiError> {
+    match p.metric.as_deref().unwrap_or("units_sold") {
+        "clicks" => Ok(Metric::Clicks),
+        "units_sold" => Ok(Metric::UnitsSold),
+        "revenue" => Ok(Metric::Revenue),
+        _ => Err(ApiError::invalid_field(
+            "metric",
+            "use clicks, units_sold or revenue",
+        )),
+    }
+}
+
+fn shown(metric: Metric, value: i64) -> Value {
+    match metric {
+        Metric::Revenue => json!(value as f64 / 100.0),
+        _ => json!(value),
+    }
+}
+
+fn limit(p: &AnalyticsParams) -> Result<u32, ApiError> {
+    match p.limit.unwrap_or(10) {
+        0 | 101.. => Err(ApiError::invalid_field("limit", "must be 1 to 100")),
+        n => Ok(n),
+    }
+}
+
+/// Products ranked by clicks, units sold, revenue or rating.
+#[utoipa::path(get, path = "/analytics/top-products", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "ranked products"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn top_products(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    let p = params(&user, query)?;
+    let limit = limit(&p)?;
+    if p.metric.as_deref() == Some("rating") {
+        let rows: Vec<(uuid::Uuid, String, f64)> = sqlx::query_as(
+            "SELECT product_id, name, rating::float8 FROM search_products WHERE rating IS NOT NULL \
+             ORDER BY rating DESC, product_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&state.pool)
+        .await?;
+        let items: Vec<Value> = rows
+            .into_iter()
+            .map(|(id, name, rating)| json!({"productId": id, "name": name, "value": rating}))
+            .collect();
+        return Ok(Json(json!({"metric": "rating", "items": items})));
+    }
+    let metric = metric(&p)?;
+    let figures = analytics::top_products(&state.analytics, metric, window(&p)?, limit).await?;
+    let ids: Vec<String> = figures.iter().map(|f| f.key.clone()).collect();
+    let names = analytics::names(&state.analytics, &ids).await?;
+    let items: Vec<Value> = figures
+        .into_iter()
+        .map(|f| json!({"productId": f.key, "name": names.get(&f.key), "value": shown(metric, f.value)}))
+        .collect();
+    Ok(Json(
+        json!({"metric": p.metric.as_deref().unwrap_or("units_sold"), "items": items}),
+    ))
+}
+
+/// Orders, units sold and revenue per hour or day.
+#[utoipa::path(get, path = "/analytics/sales", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "a time series"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn sales(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    let p = params(&user, query)?;
+    let daily = match p.interval.as_deref().unwrap_or("day") {
+        "day" => true,
+        "hour" => false,
+        _ => return Err(ApiError::invalid_field("interval", "use hour or day")),
+    };
+    let points =
+        analytics::sales(&state.analytics, daily, window(&p)?, p.category.as_deref()).await?;
+    let points: Vec<Value> = points
+        .into_iter()
+        .map(|point| {
+            let t = DateTime::<Utc>::from_timestamp(i64::from(point.t), 0).unwrap_or_default();
+            json!({"t": t, "orders": point.orders, "unitsSold": point.units, "revenue": point.revenue_cents as f64 / 100.0})
+        })
+        .collect();
+    Ok(Json(
+        json!({"interval": if daily { "day" } else { "hour" }, "points": points}),
+    ))
+}
+
+/// Units sold, clicks or revenue per area.
+#[utoipa::path(get, path = "/analytics/by-area", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "figures per area"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn by_area(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    let p = params(&user, query)?;
+    let metric = metric(&p)?;
+    let figures = analytics::by_area(&state.analytics, metric, window(&p)?).await?;
+    let items: Vec<Value> = figures
+        .into_iter()
+        .map(|f| json!({"area": f.key, "value": shown(metric, f.value)}))
+        .collect();
+    Ok(Json(
+        json!({"metric": p.metric.as_deref().unwrap_or("units_sold"), "items": items}),
+    ))
+}
+
+/// Stock per product, below a threshold.
+#[utoipa::path(get, path = "/analytics/inventory", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "stock levels"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn inventory(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    let p = params(&user, query)?;
+    let below = p.below.unwrap_or(i64::MAX);
+    let rows = analytics::low_stock(&state.analytics, below, 100).await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({"productId": r.product_id, "name": r.name, "category": r.category, "inventory": r.inventory}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
