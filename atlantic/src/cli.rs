@@ -10,6 +10,8 @@ use atlantic_command_api::seed::{self, SeedProgress};
 use atlantic_command_api::sessions::LoginLimits;
 
 use atlantic_domain::{Email, Role, Text};
+use atlantic_projections::cache::{CacheProjection, ProductCache};
+use atlantic_projections::replay;
 use atlantic_sagas::SagaSettings;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,6 +49,8 @@ enum Subcommands {
     },
     /// Create the database if missing and apply the migrations.
     Migrate(Connections),
+    /// Rebuild a read model from the events table beside the live one, then swap it in.
+    Replay(Replay),
     /// Load product listings (JSON arrays, one file per category) through the command path.
     Seed(Seed),
     /// Manage users.
@@ -54,6 +58,31 @@ enum Subcommands {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Args)]
+struct Replay {
+    #[command(flatten)]
+    connections: Connections,
+    /// Which read model.
+    #[arg(value_enum)]
+    projection: ReplayName,
+    /// Count what would be replayed; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Read models that can be replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReplayName {
+    /// Product search.
+    Search,
+    /// The product cache.
+    Cache,
+    /// Orders and user profiles.
+    OrderViews,
+    /// All of them.
+    All,
 }
 
 #[derive(Args)]
@@ -262,6 +291,7 @@ impl Cli {
                 Ok(())
             }
             Subcommands::Seed(seed) => seed_catalog(seed).await,
+            Subcommands::Replay(replay) => replay_read_models(replay).await,
             Subcommands::User {
                 command: UserCommand::Create(args),
             } => create_user(args).await,
@@ -331,5 +361,80 @@ async fn seed_catalog(args: Seed) -> anyhow::Result<()> {
         "created {}, already present {}, skipped without a price {}, rejected {}",
         summary.created, summary.already_present, summary.skipped_without_price, summary.rejected
     );
+    Ok(())
+}
+
+async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
+    db::migrate(&args.connections.database_url).await?;
+    let app = Application::build(args.connections.commands_only()).await?;
+    let state = app.state();
+    let names = match args.projection {
+        ReplayName::All => vec![
+            ReplayName::Search,
+            ReplayName::Cache,
+            ReplayName::OrderViews,
+        ],
+        one => vec![one],
+    };
+    for name in names {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} {bar:40} {pos}/{len} events, {msg}, ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{name:?}"));
+        let progress = |p: replay::Progress| {
+            bar.set_length(p.total.max(p.applied));
+            bar.set_position(p.applied);
+            bar.set_message(format!("{:.0} events/s", p.per_second));
+        };
+        let url = &args.connections.database_url;
+        let summary = match name {
+            ReplayName::Search => {
+                replay::replay_postgres(&state.pool, url, &replay::SEARCH, args.dry_run, &progress)
+                    .await?
+            }
+            ReplayName::OrderViews => {
+                replay::replay_postgres(
+                    &state.pool,
+                    url,
+                    &replay::ORDER_VIEWS,
+                    args.dry_run,
+                    &progress,
+                )
+                .await?
+            }
+            ReplayName::Cache => {
+                let cache = ProductCache::new(
+                    state.sessions.connection(),
+                    state.sessions.prefix().to_string(),
+                );
+                let projection = CacheProjection::new(cache);
+                replay::replay_in_place(
+                    &state.pool,
+                    &projection,
+                    &["Product"],
+                    args.dry_run,
+                    &progress,
+                )
+                .await?
+            }
+            ReplayName::All => continue,
+        };
+        bar.finish();
+        let verb = if args.dry_run {
+            "would replay"
+        } else {
+            "replayed"
+        };
+        println!(
+            "{name:?}: {verb} {} events in {:.1} s ({:.0} events/s)",
+            summary.events,
+            summary.seconds,
+            summary.events as f64 / summary.seconds.max(1e-3)
+        );
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod cache;
 pub mod envelope;
 pub mod order_views;
+pub mod replay;
 pub mod runtime;
 pub mod search;
 

@@ -118,6 +118,12 @@ impl Projection for SearchProjection {
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
+        // A replay holds this lock while it swaps the tables in; a rebuild
+        // (another schema) takes its own.
+        sqlx::query(crate::replay::LOCK_FOR_BATCH)
+            .bind(self.name())
+            .execute(&mut *tx)
+            .await?;
         for event in events {
             apply_product(&mut tx, event).await?;
         }

@@ -1,0 +1,320 @@
+//! Rebuilding a read model from the events table (the record), beside the live
+//! one, while traffic flows.
+//!
+//! Postgres read models are rebuilt in a schema of their own, `replay_<name>`,
+//! by the projection's own code (the connection's `search_path` points at the
+//! new schema). At the end the replay takes the projection's advisory lock —
+//! the live projector holds it for each batch, so it pauses — applies the tail
+//! of events that committed meanwhile, and in one transaction drops the live
+//! tables and moves the rebuilt ones in. Every row keeps the version of the last
+//! event applied to it, so the live consumer, resuming where its durable
+//! consumer stopped, skips what the rebuild already holds and applies what it
+//! does not: no gap, no double, and no consumer position to move.
+//!
+//! The product cache is rebuilt in place: its documents are written only when
+//! newer, so replaying over live traffic cannot put an older document back.
+
+use crate::{Envelope, Projection};
+use anyhow::Context;
+use atlantic_domain::integration::to_integration_event;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Events read per round trip.
+const PAGE: i64 = 1000;
+
+/// A place in the relay's order: (transaction id, global position).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// The inserting transaction.
+    pub transaction_id: i64,
+    /// The global position.
+    pub global_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    transaction_id: i64,
+    global_position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    payload: Value,
+    recorded_at: DateTime<Utc>,
+}
+
+/// Reads up to a page of committed events of `aggregate_types` after `after`,
+/// in the relay's order (only events no open transaction can precede).
+pub async fn read_page(
+    pool: &PgPool,
+    after: Position,
+    aggregate_types: &[&str],
+) -> anyhow::Result<(Vec<Envelope>, Position)> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id, \
+                sequence, payload, recorded_at \
+         FROM events \
+         WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, global_position LIMIT $3",
+    )
+    .bind(after.transaction_id.to_string())
+    .bind(after.global_position)
+    .bind(PAGE)
+    .fetch_all(pool)
+    .await?;
+    let mut last = after;
+    let mut envelopes = Vec::with_capacity(rows.len());
+    for row in rows {
+        last = Position {
+            transaction_id: row.transaction_id,
+            global_position: row.global_position,
+        };
+        if !types.contains(&row.aggregate_type) {
+            continue;
+        }
+        let published = to_integration_event(
+            &row.aggregate_type,
+            &row.aggregate_id,
+            row.payload,
+            row.recorded_at,
+        )?;
+        envelopes.push(Envelope {
+            subject: published.subject,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            position: row.global_position,
+            body: published.body,
+        });
+    }
+    Ok((envelopes, last))
+}
+
+/// How far a replay got.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Events applied so far.
+    pub applied: u64,
+    /// Events to apply (at the start).
+    pub total: u64,
+    /// Events per second so far.
+    pub per_second: f64,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplaySummary {
+    /// Events applied (or, in a dry run, that would be).
+    pub events: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// A replay under way: what it reads and how far it got.
+struct Run<'a> {
+    pool: &'a PgPool,
+    aggregate_types: &'a [&'a str],
+    total: u64,
+    applied: u64,
+    started: Instant,
+    progress: &'a (dyn Fn(Progress) + Sync),
+}
+
+impl Run<'_> {
+    /// Applies the events after `from` to `projection` until it has caught up;
+    /// returns where it stopped.
+    async fn apply_from(
+        &mut self,
+        projection: &dyn Projection,
+        from: Position,
+    ) -> anyhow::Result<Position> {
+        let mut at = from;
+        loop {
+            let (events, next) = read_page(self.pool, at, self.aggregate_types).await?;
+            if next == at {
+                return Ok(at);
+            }
+            if !events.is_empty() {
+                projection.apply(&events).await?;
+            }
+            self.applied += events.len() as u64;
+            at = next;
+            (self.progress)(Progress {
+                applied: self.applied,
+                total: self.total,
+                per_second: self.applied as f64 / self.started.elapsed().as_secs_f64().max(1e-3),
+            });
+        }
+    }
+
+    fn summary(&self) -> ReplaySummary {
+        ReplaySummary {
+            events: self.applied,
+            seconds: self.started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Events of `aggregate_types` in the store.
+pub async fn count(pool: &PgPool, aggregate_types: &[&str]) -> anyhow::Result<u64> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = ANY($1)")
+        .bind(&types)
+        .fetch_one(pool)
+        .await?;
+    Ok(n as u64)
+}
+
+/// A Postgres read model: its tables, the aggregates it reads, and how to make
+/// its projection on a given pool.
+pub struct PostgresReadModel {
+    /// The projection's name (its advisory lock and replay schema).
+    pub name: &'static str,
+    /// Its tables.
+    pub tables: &'static [&'static str],
+    /// The aggregates whose events it reads.
+    pub aggregate_types: &'static [&'static str],
+    /// Makes the projection writing through `pool`.
+    pub make: fn(PgPool) -> Arc<dyn Projection>,
+}
+
+/// Taken by a Postgres projection in each batch's transaction: the lock of its
+/// name in the schema it writes to.
+pub const LOCK_FOR_BATCH: &str =
+    "SELECT pg_advisory_xact_lock(hashtext($1 || '@' || current_schema()))";
+
+/// Rebuilds `model` beside the live tables and swaps it in.
+pub async fn replay_postgres(
+    pool: &PgPool,
+    database_url: &str,
+    model: &PostgresReadModel,
+    dry_run: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<ReplaySummary> {
+    let mut run = Run {
+        pool,
+        aggregate_types: model.aggregate_types,
+        total: count(pool, model.aggregate_types).await?,
+        applied: 0,
+        started: Instant::now(),
+        progress,
+    };
+    if dry_run {
+        return Ok(ReplaySummary {
+            events: run.total,
+            seconds: run.started.elapsed().as_secs_f64(),
+        });
+    }
+    let schema = format!("replay_{}", model.name.replace('-', "_"));
+    pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
+        .await?;
+    pool.execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await?;
+    for table in model.tables {
+        pool.execute(
+            format!("CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)").as_str(),
+        )
+        .await?;
+    }
+    let search_path = format!("SET search_path TO {schema}, public");
+    let rebuild_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .after_connect(move |conn, _| {
+            let search_path = search_path.clone();
+            Box::pin(async move {
+                conn.execute(search_path.as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect(database_url)
+        .await
+        .context("cannot connect for the rebuild")?;
+    let projection = (model.make)(rebuild_pool.clone());
+    let reached = run
+        .apply_from(projection.as_ref(), Position::default())
+        .await?;
+
+    // Pause the live projector, catch up, swap.
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1 || '@public'))")
+        .bind(model.name)
+        .execute(&mut *lock)
+        .await?;
+    let swapped = async {
+        run.apply_from(projection.as_ref(), reached).await?;
+        let mut tx = pool.begin().await?;
+        for table in model.tables {
+            tx.execute(format!("DROP TABLE public.{table}").as_str())
+                .await?;
+            tx.execute(format!("ALTER TABLE {schema}.{table} SET SCHEMA public").as_str())
+                .await?;
+        }
+        tx.execute(format!("DROP SCHEMA {schema}").as_str()).await?;
+        tx.commit().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1 || '@public'))")
+        .bind(model.name)
+        .execute(&mut *lock)
+        .await?;
+    rebuild_pool.close().await;
+    swapped?;
+    Ok(run.summary())
+}
+
+/// Replays product events into the cache in place (writes are newer-only).
+pub async fn replay_in_place(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    aggregate_types: &[&str],
+    dry_run: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<ReplaySummary> {
+    let mut run = Run {
+        pool,
+        aggregate_types,
+        total: count(pool, aggregate_types).await?,
+        applied: 0,
+        started: Instant::now(),
+        progress,
+    };
+    if dry_run {
+        return Ok(ReplaySummary {
+            events: run.total,
+            seconds: run.started.elapsed().as_secs_f64(),
+        });
+    }
+    run.apply_from(projection, Position::default()).await?;
+    Ok(run.summary())
+}
+
+fn search_projection(pool: PgPool) -> Arc<dyn Projection> {
+    Arc::new(crate::search::SearchProjection::new(pool))
+}
+
+fn order_views_projection(pool: PgPool) -> Arc<dyn Projection> {
+    Arc::new(crate::order_views::OrderViews::new(pool))
+}
+
+/// The search read model of the Postgres adapter.
+pub const SEARCH: PostgresReadModel = PostgresReadModel {
+    name: "search",
+    tables: &["search_products", "search_terms"],
+    aggregate_types: &["Product"],
+    make: search_projection,
+};
+
+/// Order views and user profiles.
+pub const ORDER_VIEWS: PostgresReadModel = PostgresReadModel {
+    name: "order-views",
+    tables: &["order_views", "order_timeline", "user_views"],
+    aggregate_types: &["Order", "User"],
+    make: order_views_projection,
+};
