@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::metadata::CommandMetadata;
 
 /// How many times a conflicting command is tried before answering 409.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 20;
 /// Stripes of the in-process per-aggregate queue.
 const STRIPES: usize = 1024;
 
@@ -137,9 +137,9 @@ where
     }
 }
 
-/// Exponential backoff with jitter: 1, 2, 4 … ms, times a random factor.
+/// Exponential backoff with jitter: 2, 4 … 64 ms, times a random factor.
 fn backoff(attempt: u32) -> Duration {
-    let base = 1u64 << attempt.min(8);
+    let base = 1u64 << attempt.min(6);
     Duration::from_micros(base * 1000 * (50 + rand::random::<u64>() % 100) / 100)
 }
 
