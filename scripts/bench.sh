@@ -3,7 +3,9 @@
 # NATS server of its own:
 #   1. commands: `atlantic command-api` + `atlantic relay`, driven by
 #      atlantic-bench at several client counts, against pgbench's one-row insert;
-#   2. saga: `atlantic serve` (API, relay and order saga), orders end to end.
+#   2. saga: `atlantic serve` (API, relay and order saga), orders end to end;
+#   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
+#      update lag into each read model, and `atlantic replay` throughput.
 # Prints Markdown; docs/PERFORMANCE.md records the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,10 @@ export DATABASE_URL="$PG/$DB"
 export NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export REDIS_KEY_PREFIX="bench:"
 export COMMAND_API_ADDR="127.0.0.1:$PORT"
+QUERY_PORT=${BENCH_QUERY_PORT:-18081}
+export QUERY_API_ADDR="127.0.0.1:$QUERY_PORT"
+export CLICKHOUSE_DATABASE=atlantic_bench
+CATALOG=${BENCH_CATALOG:-../shared/catalog}
 export LOGIN_LIMIT_PER_ADDRESS=100000
 export RUST_LOG=${RUST_LOG:-warn}
 
@@ -29,6 +35,7 @@ pids=()
 fresh_world() {
   [ -z "$nats_pid" ] || { kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; rm -rf "$nats_dir"; }
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
+  curl -sf http://127.0.0.1:8123/ --data-binary "DROP DATABASE IF EXISTS $CLICKHOUSE_DATABASE" >/dev/null
   ./target/release/atlantic migrate
   nats_dir=$(mktemp -d)
   nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$nats_dir" >/dev/null 2>&1 &
@@ -70,3 +77,26 @@ echo
 fresh_world
 start serve
 ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"
+stop_components
+echo
+
+fresh_world
+./target/release/atlantic user create --email bench-admin@example.com --password 'bench admin password' \
+  --name Bench --role admin >/dev/null
+start serve
+seeded=$(./target/release/atlantic seed --catalog "$CATALOG" | tail -1)
+echo "seed: $seeded"
+created=$(echo "$seeded" | sed -E 's/^created ([0-9]+).*/\1/')
+for _ in $(seq 600); do
+  [ "$(psql "$DATABASE_URL" -Atc 'SELECT count(*) FROM search_products')" = "$created" ] && break
+  sleep 0.1
+done
+token=$(curl -sf "http://127.0.0.1:$PORT/sessions" -H 'content-type: application/json' \
+  -d '{"email": "bench-admin@example.com", "password": "bench admin password"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+echo
+./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --query-api "http://127.0.0.1:$QUERY_PORT" \
+  --admin-token "$token" --phase read "$@"
+echo
+echo '```'
+./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
+echo '```'

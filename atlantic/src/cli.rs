@@ -1,7 +1,7 @@
 //! The command line: one struct per subcommand, flags with environment fallbacks
 //! and loopback defaults.
 
-use crate::components::{self, ClickHouse, Components, ProjectionName};
+use crate::components::{self, ClickHouse, Components, Meili, ProjectionName};
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
@@ -140,6 +140,15 @@ struct Run {
     /// Where the command API listens.
     #[arg(long, env = "COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
     command_api_addr: SocketAddr,
+    /// Meilisearch; without it, search runs on the Postgres adapter.
+    #[arg(long, env = "MEILI_URL")]
+    meili_url: Option<String>,
+    /// Meilisearch's API key.
+    #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
+    meili_master_key: Option<String>,
+    /// Prefix of Meilisearch index names.
+    #[arg(long, env = "MEILI_INDEX_PREFIX", default_value = "")]
+    meili_index_prefix: String,
     /// ClickHouse's HTTP interface (analytics).
     #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
     clickhouse_url: String,
@@ -212,6 +221,11 @@ impl Run {
     /// Runs `components` until SIGINT or SIGTERM.
     async fn launch(&self, components: Components) -> anyhow::Result<()> {
         let settings = self.settings(components.command_api, components.relay);
+        let meili = self.meili_url.as_ref().map(|url| Meili {
+            url: url.clone(),
+            key: self.meili_master_key.clone(),
+            index_prefix: self.meili_index_prefix.clone(),
+        });
         let clickhouse = ClickHouse {
             url: self.clickhouse_url.clone(),
             database: self.clickhouse_database.clone(),
@@ -221,6 +235,7 @@ impl Run {
             self.saga_settings(),
             self.query_api_addr,
             &clickhouse,
+            meili.as_ref(),
             components,
         )
         .await

@@ -8,8 +8,9 @@ use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProj
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::search::SearchProjection;
+use atlantic_projections::MeiliProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
-use atlantic_query_api::search::PostgresSearch;
+use atlantic_query_api::search::{MeiliSearch, PostgresSearch};
 use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_sagas::carrier::SandboxCarrier;
 use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
@@ -48,6 +49,17 @@ impl ProjectionName {
             one => vec![one],
         }
     }
+}
+
+/// Where Meilisearch is, if anywhere.
+#[derive(Debug, Clone)]
+pub struct Meili {
+    /// Its URL.
+    pub url: String,
+    /// Its API key.
+    pub key: Option<String>,
+    /// Prefix of its index names (`<prefix>products`).
+    pub index_prefix: String,
 }
 
 /// Where ClickHouse is.
@@ -91,6 +103,7 @@ pub async fn run(
     saga: SagaSettings,
     query_api_addr: SocketAddr,
     clickhouse: &ClickHouse,
+    meili: Option<&Meili>,
     components: Components,
 ) -> anyhow::Result<()> {
     db::migrate(&settings.database_url).await?;
@@ -122,7 +135,18 @@ pub async fn run(
             pool: state.pool.clone(),
             sessions: state.sessions.clone(),
             cache: cache.clone(),
-            search: Arc::new(PostgresSearch::new(state.pool.clone())),
+            search: match meili {
+                Some(meili) => {
+                    let client =
+                        meilisearch_sdk::client::Client::new(&meili.url, meili.key.as_deref())
+                            .context("bad MEILI_URL")?;
+                    Arc::new(MeiliSearch::new(
+                        &client,
+                        &format!("{}products", meili.index_prefix),
+                    ))
+                }
+                None => Arc::new(PostgresSearch::new(state.pool.clone())),
+            },
             metrics: state.metrics.clone(),
             analytics: analytics.clone().context("analytics")?,
         };
@@ -144,6 +168,21 @@ pub async fn run(
         let stop = shutdown.clone();
         tasks.spawn(async move {
             saga.run(stop).await;
+            Ok(())
+        });
+    }
+    if let (Some(meili), true) = (
+        meili,
+        components.projections.contains(&ProjectionName::Search),
+    ) {
+        // The Postgres search tables stay the product read model (detail
+        // read-through); Meilisearch serves the searches.
+        let index = format!("{}products", meili.index_prefix);
+        let projection = MeiliProjection::connect(&meili.url, meili.key.as_deref(), &index).await?;
+        let runner = ProjectorRunner::new(js.clone(), Arc::new(projection), state.metrics.clone());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            runner.run(stop).await;
             Ok(())
         });
     }

@@ -310,6 +310,15 @@ async fn product_changes_reach_search_and_the_cache_and_orders_have_views() {
     )
     .await;
 
+    let js = env.nats.jetstream().await;
+    let parked = support::nats::message_count(&js, "ATLANTIC_DEADLETTER").await;
+    assert_eq!(parked, 0, "no projection parked an event");
+    let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
+    assert!(
+        !metrics.contains("atlantic_projection_retries_total"),
+        "a projection failed an event: {metrics}"
+    );
+
     let openapi: Value = get(&query, "/openapi.json", None)
         .await
         .json()

@@ -92,18 +92,32 @@ pub async fn run(
     let results = join_all(tasks).await;
     let elapsed = started.elapsed();
     let failures: usize = results.iter().map(|r| r.1).sum();
-    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
+    let latencies: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
     ensure!(
         failures == 0,
         "{failures} {} commands failed",
         workload.name()
     );
     ensure!(!latencies.is_empty(), "no command completed");
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
-    Ok(Measured {
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    })
+    Ok(Measured::from_latencies(latencies, elapsed))
+}
+
+impl Measured {
+    /// Throughput and percentiles of `latencies` gathered over `elapsed`.
+    pub fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> Measured {
+        latencies.sort();
+        Measured {
+            per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
+        }
+    }
+}
+
+/// The `q` quantile of sorted `latencies` (zero when empty).
+pub fn percentile(latencies: &[Duration], q: f64) -> Duration {
+    if latencies.is_empty() {
+        return Duration::ZERO;
+    }
+    latencies[((latencies.len() - 1) as f64 * q) as usize]
 }

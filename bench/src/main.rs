@@ -4,6 +4,7 @@
 
 mod load;
 mod pgbench;
+mod read;
 mod saga;
 mod setup;
 
@@ -31,6 +32,22 @@ struct Args {
     /// Orders per second of the steady-rate saga run.
     #[arg(long, default_value_t = 50)]
     steady_rate: u32,
+    /// The query API (read phase).
+    #[arg(
+        long,
+        env = "BENCH_QUERY_API",
+        default_value = "http://127.0.0.1:18081"
+    )]
+    query_api: String,
+    /// ClickHouse's HTTP interface and database (read phase).
+    #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    clickhouse_url: String,
+    /// The ClickHouse database (read phase).
+    #[arg(long, env = "CLICKHOUSE_DATABASE", default_value = "atlantic")]
+    clickhouse_database: String,
+    /// An admin's bearer token (read phase: renames products).
+    #[arg(long, env = "BENCH_ADMIN_TOKEN", default_value = "")]
+    admin_token: String,
     /// Clients of the saturated saga run.
     #[arg(long, default_value_t = 32)]
     saturation_clients: usize,
@@ -47,16 +64,22 @@ enum Phase {
     Commands,
     /// Orders through the whole saga.
     Saga,
+    /// Search, product detail and update lag on the seeded catalogue.
+    Read,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let duration = Duration::from_secs(args.seconds);
+    if args.phase == Phase::Read {
+        return reads(&args, duration).await;
+    }
     let shop = setup::Shop::create(&args.api, 200).await?;
     match args.phase {
         Phase::Commands => commands(&args, &shop, duration).await,
         Phase::Saga => sagas(&args, &shop, duration).await,
+        Phase::Read => Ok(()),
     }
 }
 
@@ -112,6 +135,66 @@ async fn sagas(args: &Args, shop: &setup::Shop, duration: Duration) -> anyhow::R
             ms(m.reserved_p99),
             ms(m.shipped_p50),
             ms(m.shipped_p99),
+        );
+    }
+    Ok(())
+}
+
+async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| read | clients | requests/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|");
+    let products = read::some_products(&http, &args.query_api).await?;
+    let details: Vec<String> = products
+        .iter()
+        .map(|id| format!("/products/{id}"))
+        .collect();
+    for clients in [1, 8] {
+        let m = read::gets(
+            &http,
+            &args.query_api,
+            &read::search_paths(),
+            clients,
+            duration,
+        )
+        .await?;
+        println!(
+            "| search (Postgres adapter) | {clients} | {:.0} | {:.2} | {:.2} |",
+            m.per_second,
+            ms(m.p50),
+            ms(m.p99)
+        );
+        let m = read::gets(&http, &args.query_api, &details, clients, duration).await?;
+        println!(
+            "| product detail (cache) | {clients} | {:.0} | {:.2} | {:.2} |",
+            m.per_second,
+            ms(m.p50),
+            ms(m.p99)
+        );
+    }
+    let lags = read::update_lag(
+        &http,
+        &args.api,
+        &args.query_api,
+        (&args.clickhouse_url, &args.clickhouse_database),
+        &args.admin_token,
+        &products,
+        50,
+    )
+    .await?;
+    println!();
+    println!("| product update ➜ visible in | p50 ms | p99 ms |");
+    println!("|---|---:|---:|");
+    for (name, lag) in [
+        ("search", &lags.search),
+        ("cache", &lags.cache),
+        ("analytics", &lags.analytics),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.1} |",
+            ms(load::percentile(lag, 0.5)),
+            ms(load::percentile(lag, 0.99))
         );
     }
     Ok(())

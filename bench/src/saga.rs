@@ -146,7 +146,7 @@ pub async fn run(
     let shipped = latencies(&timeline.shipped);
     anyhow::ensure!(!shipped.is_empty(), "no order shipped");
     let last_shipped = timeline.shipped.values().max().copied().unwrap_or(started);
-    let at = |all: &[Duration], q: f64| all[((all.len() - 1) as f64 * q) as usize];
+    let at = crate::load::percentile;
     Ok(SagaMeasured {
         orders: shipped.len(),
         orders_per_second: shipped.len() as f64

@@ -9,6 +9,8 @@ pub mod order_views;
 pub mod replay;
 pub mod runtime;
 pub mod search;
+pub mod search_meili;
 
 pub use envelope::Envelope;
 pub use runtime::{Projection, ProjectorRunner};
+pub use search_meili::MeiliProjection;

@@ -72,6 +72,13 @@ impl ProjectorRunner {
 
     async fn consume(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let name = format!("projection-{}", self.projection.name());
+        let subjects = self.projection.subjects();
+        // NATS before 2.10 ignores `filter_subjects`; one subject goes in the
+        // filter every version knows, several are filtered here.
+        let (filter_subject, filter_subjects) = match subjects.as_slice() {
+            [one] => (one.clone(), Vec::new()),
+            _ => (String::new(), Vec::new()),
+        };
         let stream = self
             .js
             .get_stream(self.projection.stream())
@@ -82,7 +89,8 @@ impl ProjectorRunner {
                 &name,
                 pull::Config {
                     durable_name: Some(name.clone()),
-                    filter_subjects: self.projection.subjects(),
+                    filter_subject,
+                    filter_subjects,
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(30),
                     max_ack_pending: 20_000,
@@ -104,8 +112,18 @@ impl ProjectorRunner {
             while let Some(message) = batch.next().await {
                 messages.push(message.map_err(|e| anyhow::anyhow!("fetch failed: {e}"))?);
             }
-            if !messages.is_empty() {
-                self.settle(messages).await;
+            let (mine, others): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| {
+                subjects
+                    .iter()
+                    .any(|s| subject_matches(s, m.subject.as_str()))
+            });
+            for other in others {
+                if let Err(e) = other.ack().await {
+                    warn!(error = %e, "cannot acknowledge a message of another subject");
+                }
+            }
+            if !mine.is_empty() {
+                self.settle(mine).await;
             }
             let mut info = consumer.clone();
             if let Ok(info) = info.info().await {
@@ -188,6 +206,8 @@ impl ProjectorRunner {
                         error = format!("{error:#}"),
                         "projection failed; retrying"
                     );
+                    self.metrics
+                        .add("atlantic_projection_retries_total", &label, 1);
                     let delay = Duration::from_millis(100 * 2u64.pow(delivered.clamp(0, 6) as u32));
                     message.ack_with(AckKind::Nak(Some(delay))).await
                 }
@@ -196,5 +216,43 @@ impl ProjectorRunner {
                 warn!(error = %e, "cannot acknowledge; the event will be applied again");
             }
         }
+    }
+}
+
+/// Whether `subject` matches the NATS subject `pattern` (`*` one token, `>` the rest).
+pub fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut tokens = subject.split('.');
+    for part in pattern.split('.') {
+        match (part, tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (expected, Some(token)) if expected == token => {}
+            _ => return false,
+        }
+    }
+    tokens.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_matches;
+
+    #[test]
+    fn subjects_match_like_nats() {
+        assert!(subject_matches(
+            "events.product.>",
+            "events.product.created"
+        ));
+        assert!(!subject_matches(
+            "events.product.>",
+            "events.seller.created"
+        ));
+        assert!(!subject_matches("events.product.>", "events.product"));
+        assert!(subject_matches("events.*.created", "events.user.created"));
+        assert!(subject_matches("clicks.>", "clicks.tracked"));
+        assert!(!subject_matches(
+            "events.order.OrderCreated",
+            "events.order.OrderCreated.x"
+        ));
     }
 }

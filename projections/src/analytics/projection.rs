@@ -118,12 +118,18 @@ impl AnalyticsProjection {
             }
             "Product" => {
                 let text = |field: &str| body[field].as_str().map(str::to_string);
-                if event.name() == "created"
+                let created = event.name() == "created";
+                if created
                     || ["name", "category", "brand"]
                         .iter()
                         .any(|f| body.get(*f).is_some())
                 {
-                    let current = self.product(batch, &id).await?;
+                    // A new product needs no look-up; a change merges into what is there.
+                    let current = if created {
+                        None
+                    } else {
+                        self.product(batch, &id).await?
+                    };
                     let merged = ProductRow {
                         product_id: id.clone(),
                         name: text("name")

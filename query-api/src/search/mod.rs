@@ -1,8 +1,10 @@
 //! Product search behind one trait, so the system runs with Meilisearch or,
 //! where there is none, with the Postgres adapter.
 
+mod meilisearch;
 mod postgres;
 
+pub use meilisearch::MeiliSearch;
 pub use postgres::PostgresSearch;
 
 use serde::Serialize;

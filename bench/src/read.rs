@@ -1,0 +1,183 @@
+//! The read side: search and product-detail throughput and latency on the
+//! seeded catalogue, and how long a product update takes to become visible in
+//! search, the cache and analytics.
+
+use crate::load::Measured;
+use anyhow::Context;
+use futures::future::join_all;
+use rand::seq::SliceRandom;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Queries a shopper might type, typos included.
+const QUERIES: [&str; 10] = [
+    "q=laptop",
+    "q=lapotp",
+    "q=baby%20shoes",
+    "q=samsung&sort=price:asc",
+    "q=rocker",
+    "q=gaming%20laptop&minPrice=50000",
+    "q=backpack&inStock=true",
+    "category=electronics%20%3E%20mobile&sort=price:desc",
+    "q=toys&page=2",
+    "q=cotton%20romper",
+];
+
+/// Closed-loop GETs of `paths` by `clients` clients for `duration`.
+pub async fn gets(
+    http: &reqwest::Client,
+    base: &str,
+    paths: &[String],
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let tasks = (0..clients).map(|client| async move {
+        let mut latencies = Vec::new();
+        let mut i = client;
+        while started.elapsed() < duration {
+            let sent = Instant::now();
+            let ok = http
+                .get(format!("{base}{}", paths[i % paths.len()]))
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            anyhow::ensure!(ok, "GET {} failed", paths[i % paths.len()]);
+            latencies.push(sent.elapsed());
+            i += clients;
+        }
+        Ok(latencies)
+    });
+    let mut all = Vec::new();
+    for result in join_all(tasks).await {
+        all.extend(result?);
+    }
+    Ok(Measured::from_latencies(all, started.elapsed()))
+}
+
+/// Search paths.
+pub fn search_paths() -> Vec<String> {
+    QUERIES
+        .iter()
+        .map(|q| format!("/products/search?{q}"))
+        .collect()
+}
+
+/// Product ids found by a few searches.
+pub async fn some_products(http: &reqwest::Client, query_api: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for q in ["laptop", "baby", "mobile", "shoes"] {
+        let page: Value = http
+            .get(format!("{query_api}/products/search?q={q}&perPage=100"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        ids.extend(
+            page["hits"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h["id"].as_str().map(str::to_string)),
+        );
+    }
+    ids.shuffle(&mut rand::thread_rng());
+    anyhow::ensure!(!ids.is_empty(), "the catalogue is not seeded");
+    Ok(ids)
+}
+
+/// Commit ➜ visible lags of one read model, in order.
+pub struct Lags {
+    pub search: Vec<Duration>,
+    pub cache: Vec<Duration>,
+    pub analytics: Vec<Duration>,
+}
+
+/// Renames `rounds` products (as `admin_token`) and measures, for each, the time
+/// from the command's answer to the new name showing in each read model.
+pub async fn update_lag(
+    http: &reqwest::Client,
+    command_api: &str,
+    query_api: &str,
+    clickhouse: (&str, &str),
+    admin_token: &str,
+    products: &[String],
+    rounds: usize,
+) -> anyhow::Result<Lags> {
+    let mut lags = Lags {
+        search: Vec::new(),
+        cache: Vec::new(),
+        analytics: Vec::new(),
+    };
+    for (round, product) in products.iter().cycle().take(rounds).enumerate() {
+        let word = format!("zq{round}x{}", rand::random::<u32>());
+        let response = http
+            .patch(format!("{command_api}/products/{product}"))
+            .bearer_auth(admin_token)
+            .json(&json!({"name": format!("Renamed {word}")}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "rename failed: {}",
+            response.status()
+        );
+        let committed = Instant::now();
+        let (mut search, mut cache, mut analytics) = (None, None, None);
+        let deadline = committed + Duration::from_secs(30);
+        while (search.is_none() || cache.is_none() || analytics.is_none())
+            && Instant::now() < deadline
+        {
+            if search.is_none() {
+                let page: Value = http
+                    .get(format!("{query_api}/products/search?q={word}"))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if page["total"].as_u64() == Some(1) {
+                    search = Some(committed.elapsed());
+                }
+            }
+            if cache.is_none() {
+                let doc: Value = http
+                    .get(format!("{query_api}/products/{product}"))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if doc["name"].as_str().is_some_and(|n| n.contains(&word)) {
+                    cache = Some(committed.elapsed());
+                }
+            }
+            if analytics.is_none() {
+                let sql = format!(
+                    "SELECT name FROM `{}`.products FINAL WHERE product_id = '{product}'",
+                    clickhouse.1
+                );
+                let name = http
+                    .post(clickhouse.0)
+                    .body(sql)
+                    .send()
+                    .await?
+                    .text()
+                    .await?;
+                if name.contains(&word) {
+                    analytics = Some(committed.elapsed());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        lags.search
+            .push(search.context("the update never reached search")?);
+        lags.cache
+            .push(cache.context("the update never reached the cache")?);
+        lags.analytics
+            .push(analytics.context("the update never reached analytics")?);
+    }
+    for lag in [&mut lags.search, &mut lags.cache, &mut lags.analytics] {
+        lag.sort();
+    }
+    Ok(lags)
+}
