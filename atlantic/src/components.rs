@@ -45,6 +45,8 @@ impl ProjectionName {
                 ProjectionName::Search,
                 ProjectionName::Cache,
                 ProjectionName::OrderViews,
+                ProjectionName::Analytics,
+                ProjectionName::Clicks,
             ],
             one => vec![one],
         }

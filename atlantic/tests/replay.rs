@@ -3,6 +3,7 @@
 
 mod support;
 
+use atlantic_projections::analytics::{Analytics, InventoryRow};
 use atlantic_projections::replay::{self, ORDER_VIEWS, SEARCH};
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use support::nats::free_port;
 use support::process::{wait_healthy, Server};
 use support::scenario::{address, Api, Shopper};
-use support::{eventually, TestEnv};
+use support::{clickhouse_url, eventually, TestEnv};
 use uuid::Uuid;
 
 /// (version, inventory) per product, from the event store.
@@ -234,6 +235,28 @@ async fn projectors_killed_mid_batch_converge_exactly() {
     }
     writes.await.unwrap();
     converged(&env).await;
+    let analytics = Analytics::connect(&clickhouse_url(), &env.clickhouse_database)
+        .await
+        .unwrap();
+    let expected: BTreeMap<String, i64> = products_in_store(&env)
+        .await
+        .into_iter()
+        .map(|(id, (_, inventory))| (id.to_string(), inventory))
+        .collect();
+    eventually(Duration::from_secs(60), "analytics to converge", || async {
+        let rows = analytics
+            .client()
+            .query("SELECT product_id, inventory, version, at FROM inventory FINAL")
+            .fetch_all::<InventoryRow>()
+            .await
+            .ok()?;
+        let stock: BTreeMap<String, i64> = rows
+            .into_iter()
+            .map(|r| (r.product_id, r.inventory))
+            .collect();
+        (stock == expected).then_some(())
+    })
+    .await;
     let query = Api::new(format!("http://127.0.0.1:{query_port}"));
     let store = products_in_store(&env).await;
     for product in &products {
