@@ -148,10 +148,10 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     )
     .await;
     let url = env.database_url.clone();
-    let search = replay::replay_postgres(&env.pool, &url, &SEARCH, false, &|_| {})
+    replay::replay_postgres(&env.pool, &url, &SEARCH, false, &|_| {})
         .await
         .unwrap();
-    let views = replay::replay_postgres(&env.pool, &url, &ORDER_VIEWS, false, &|_| {})
+    replay::replay_postgres(&env.pool, &url, &ORDER_VIEWS, false, &|_| {})
         .await
         .unwrap();
     assert!(
@@ -159,7 +159,6 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
         "the replays ran while writes continued"
     );
     writes.await.unwrap();
-    assert!(search.events > 0 && views.events > 0);
 
     let swapped: i32 = sqlx::query_scalar("SELECT 'search_products'::regclass::oid::int")
         .fetch_one(&env.pool)

@@ -122,6 +122,30 @@ pub struct Accepted {
     pub version: usize,
 }
 
+/// Runs `command` on aggregate `id` for `user` and answers 202 with its new version.
+pub(crate) async fn accept<A>(
+    bus: &CommandBus<A>,
+    id: Uuid,
+    command: A::Command,
+    user: &extract::AuthUser,
+) -> Result<(axum::http::StatusCode, axum::Json<Accepted>), ApiError>
+where
+    A: cqrs_es::Aggregate<Services = ()>,
+    A::Command: Clone,
+    A::Error: atlantic_domain::DomainError,
+{
+    let committed = bus
+        .execute(&id.to_string(), command, &user.metadata())
+        .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(Accepted {
+            id,
+            version: committed.version,
+        }),
+    ))
+}
+
 /// The whole command API.
 pub fn router(state: AppState) -> Router {
     Router::new()

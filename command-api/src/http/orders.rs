@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
-use super::{Accepted, AppState};
+use super::{accept, Accepted, AppState};
 use atlantic_domain::order::{OrderCommand, OrderLine};
 use atlantic_domain::user::Address;
 use atlantic_domain::{Money, Role, Text};
@@ -151,17 +151,7 @@ pub async fn cancel(
         actor: user.actor(),
         reason: body.reason,
     };
-    let committed = state
-        .orders
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.orders, id, command, &user).await
 }
 
 /// Record delivery (the carrier's callback; admins).
@@ -178,17 +168,7 @@ pub async fn deliver(
     let command = OrderCommand::Deliver {
         delivery_status: body.delivery_status.as_str().to_string(),
     };
-    let committed = state
-        .orders
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.orders, id, command, &user).await
 }
 
 /// Return a delivered order (its customer).
@@ -205,15 +185,5 @@ pub async fn send_back(
         actor: user.actor(),
         reason: body.reason,
     };
-    let committed = state
-        .orders
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.orders, id, command, &user).await
 }

@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
-use super::{Accepted, AppState};
+use super::{accept, Accepted, AppState};
 use atlantic_domain::product::{ProductChanges, ProductCommand, ProductDetails};
 use atlantic_domain::{Money, Role, Text};
 use axum::extract::State;
@@ -168,17 +168,7 @@ pub async fn update(
         actor: user.actor(),
         changes,
     };
-    let committed = state
-        .products
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.products, id, command, &user).await
 }
 
 /// Adjust or set the stock (its seller or an admin).
@@ -202,17 +192,7 @@ pub async fn inventory(
             ))
         }
     };
-    let committed = state
-        .products
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.products, id, command, &user).await
 }
 
 /// Take a product off the catalogue (its seller or an admin).
@@ -227,15 +207,5 @@ pub async fn remove(
     let command = ProductCommand::Delete {
         actor: user.actor(),
     };
-    let committed = state
-        .products
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.products, id, command, &user).await
 }

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
-use super::{Accepted, AppState};
+use super::{accept, Accepted, AppState};
 use atlantic_domain::seller::{SellerCommand, SellerError};
 use atlantic_domain::user::UserCommand;
 use atlantic_domain::{Email, Role, Text};
@@ -143,15 +143,5 @@ pub async fn update(
         name: body.name,
         contact_email: body.contact_email,
     };
-    let committed = state
-        .sellers
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.sellers, id, command, &user).await
 }

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath, RequestId};
-use super::{Accepted, AppState};
+use super::{accept, Accepted, AppState};
 use crate::metadata::CommandMetadata;
 use crate::passwords;
 use atlantic_domain::user::{Address, UserCommand};
@@ -147,15 +147,5 @@ pub async fn update_profile(
         name: body.name,
         address: body.address,
     };
-    let committed = state
-        .users
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+    accept(&state.users, id, command, &user).await
 }
