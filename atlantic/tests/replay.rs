@@ -104,6 +104,29 @@ async fn write(api: &Api, seller: &Shopper, customer: &Shopper, products: &[Uuid
     }
 }
 
+/// Sends `count` writes in the background, 8 at a time, counting them in `done`.
+fn spawn_writes(
+    api: Api,
+    seller: &Shopper,
+    customer: &Shopper,
+    products: &[Uuid],
+    count: usize,
+    done: Arc<AtomicUsize>,
+) -> tokio::task::JoinHandle<()> {
+    let (seller, customer, products) = (seller.clone(), customer.clone(), products.to_vec());
+    tokio::spawn(async move {
+        for chunk in (0..count).collect::<Vec<_>>().chunks(8) {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|i| write(&api, &seller, &customer, &products, *i)),
+            )
+            .await;
+            done.fetch_add(chunk.len(), Ordering::SeqCst);
+        }
+    })
+}
+
 #[tokio::test]
 async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     let env = TestEnv::new().await;
@@ -121,26 +144,14 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
         .unwrap();
 
     let done = Arc::new(AtomicUsize::new(0));
-    let writes = {
-        let api = app.api.clone();
-        let (seller, customer, products, done) = (
-            seller.clone(),
-            customer.clone(),
-            products.clone(),
-            done.clone(),
-        );
-        tokio::spawn(async move {
-            for chunk in (0..300).collect::<Vec<_>>().chunks(8) {
-                join_all(
-                    chunk
-                        .iter()
-                        .map(|i| write(&api, &seller, &customer, &products, *i)),
-                )
-                .await;
-                done.fetch_add(chunk.len(), Ordering::SeqCst);
-            }
-        })
-    };
+    let writes = spawn_writes(
+        app.api.clone(),
+        &seller,
+        &customer,
+        &products,
+        300,
+        done.clone(),
+    );
     eventually(
         Duration::from_secs(60),
         "writes to be under way",
@@ -203,26 +214,14 @@ async fn projectors_killed_mid_batch_converge_exactly() {
         products.push(api.product(&seller, 4.0, 1000).await);
     }
     let done = Arc::new(AtomicUsize::new(0));
-    let writes = {
-        let (api, seller, customer, products, done) = (
-            api.clone(),
-            seller.clone(),
-            customer.clone(),
-            products.clone(),
-            done.clone(),
-        );
-        tokio::spawn(async move {
-            for chunk in (0..400).collect::<Vec<_>>().chunks(8) {
-                join_all(
-                    chunk
-                        .iter()
-                        .map(|i| write(&api, &seller, &customer, &products, *i)),
-                )
-                .await;
-                done.fetch_add(chunk.len(), Ordering::SeqCst);
-            }
-        })
-    };
+    let writes = spawn_writes(
+        api.clone(),
+        &seller,
+        &customer,
+        &products,
+        400,
+        done.clone(),
+    );
     for milestone in [80, 200, 320] {
         eventually(Duration::from_secs(120), "writes to progress", || async {
             (done.load(Ordering::SeqCst) >= milestone).then_some(())

@@ -117,13 +117,7 @@ impl Projection for SearchProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // A replay holds this lock while it swaps the tables in; a rebuild
-        // (another schema) takes its own.
-        sqlx::query(crate::replay::LOCK_FOR_BATCH)
-            .bind(self.name())
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
         for event in events {
             apply_product(&mut tx, event).await?;
         }
