@@ -10,6 +10,7 @@ use atlantic_command_api::seed::{self, SeedProgress};
 use atlantic_command_api::sessions::LoginLimits;
 
 use atlantic_domain::{Email, Role, Text};
+use atlantic_projections::analytics::Analytics;
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::replay;
 use atlantic_sagas::SagaSettings;
@@ -64,6 +65,8 @@ enum Subcommands {
 struct Replay {
     #[command(flatten)]
     connections: Connections,
+    #[command(flatten)]
+    clickhouse: ClickHouse,
     /// Which read model.
     #[arg(value_enum)]
     projection: ReplayName,
@@ -81,6 +84,8 @@ enum ReplayName {
     Cache,
     /// Orders and user profiles.
     OrderViews,
+    /// Sales, stock and customers' areas in ClickHouse (clicks stay).
+    Analytics,
     /// All of them.
     All,
 }
@@ -149,12 +154,8 @@ struct Run {
     /// Prefix of Meilisearch index names.
     #[arg(long, env = "MEILI_INDEX_PREFIX", default_value = "")]
     meili_index_prefix: String,
-    /// ClickHouse's HTTP interface (analytics).
-    #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
-    clickhouse_url: String,
-    /// The ClickHouse database.
-    #[arg(long, env = "CLICKHOUSE_DATABASE", default_value = "atlantic")]
-    clickhouse_database: String,
+    #[command(flatten)]
+    clickhouse: ClickHouse,
     /// Where the query API listens.
     #[arg(long, env = "QUERY_API_ADDR", default_value = "127.0.0.1:8081")]
     query_api_addr: SocketAddr,
@@ -226,15 +227,11 @@ impl Run {
             key: self.meili_master_key.clone(),
             index_prefix: self.meili_index_prefix.clone(),
         });
-        let clickhouse = ClickHouse {
-            url: self.clickhouse_url.clone(),
-            database: self.clickhouse_database.clone(),
-        };
         components::run(
             settings,
             self.saga_settings(),
             self.query_api_addr,
-            &clickhouse,
+            &self.clickhouse,
             meili.as_ref(),
             components,
         )
@@ -388,6 +385,7 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
             ReplayName::Search,
             ReplayName::Cache,
             ReplayName::OrderViews,
+            ReplayName::Analytics,
         ],
         one => vec![one],
     };
@@ -435,6 +433,11 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                     &progress,
                 )
                 .await?
+            }
+            ReplayName::Analytics => {
+                let live =
+                    Analytics::connect(&args.clickhouse.url, &args.clickhouse.database).await?;
+                replay::replay_analytics(&state.pool, &live, args.dry_run, &progress).await?
             }
             ReplayName::All => continue,
         };

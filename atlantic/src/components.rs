@@ -65,11 +65,21 @@ pub struct Meili {
 }
 
 /// Where ClickHouse is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ClickHouse {
-    /// Its HTTP URL.
+    /// ClickHouse's HTTP interface (analytics).
+    #[arg(
+        long = "clickhouse-url",
+        env = "CLICKHOUSE_URL",
+        default_value = "http://127.0.0.1:8123"
+    )]
     pub url: String,
-    /// The database (created when missing).
+    /// The ClickHouse database (created when missing).
+    #[arg(
+        long = "clickhouse-database",
+        env = "CLICKHOUSE_DATABASE",
+        default_value = "atlantic"
+    )]
     pub database: String,
 }
 
@@ -195,6 +205,7 @@ pub async fn run(
             ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
             ProjectionName::Analytics => Arc::new(AnalyticsProjection::new(
                 analytics.clone().context("analytics")?,
+                state.pool.clone(),
             )),
             ProjectionName::Clicks => Arc::new(ClicksProjection::new(
                 analytics.clone().context("analytics")?,

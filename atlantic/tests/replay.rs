@@ -62,6 +62,53 @@ async fn order_events(env: &TestEnv) -> (BTreeMap<String, i64>, BTreeMap<String,
     (store.into_iter().collect(), views.into_iter().collect())
 }
 
+/// Units ordered per product, from the event store.
+async fn units_in_store(env: &TestEnv) -> BTreeMap<String, i64> {
+    sqlx::query_as(
+        "SELECT line ->> 'productId', sum((line ->> 'quantity')::bigint)::bigint \
+         FROM events, jsonb_array_elements(payload -> 'OrderCreated' -> 'items') AS line \
+         WHERE aggregate_type = 'Order' AND event_type = 'OrderCreated' GROUP BY 1",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+/// Waits until the analytics hold the store's stock and units ordered per product.
+async fn analytics_converged(env: &TestEnv, analytics: &Analytics) {
+    eventually(Duration::from_secs(60), "analytics to converge", || async {
+        let stock: BTreeMap<String, i64> = products_in_store(env)
+            .await
+            .into_iter()
+            .map(|(id, (_, inventory))| (id.to_string(), inventory))
+            .collect();
+        let units = units_in_store(env).await;
+        let in_stock: BTreeMap<String, i64> = analytics
+            .client()
+            .query("SELECT product_id, inventory, version, at FROM inventory FINAL")
+            .fetch_all::<InventoryRow>()
+            .await
+            .ok()?
+            .into_iter()
+            .map(|r| (r.product_id, r.inventory))
+            .collect();
+        let ordered: BTreeMap<String, i64> = analytics
+            .client()
+            .query(
+                "SELECT product_id, toInt64(sum(units)) FROM order_lines FINAL GROUP BY product_id",
+            )
+            .fetch_all::<(String, i64)>()
+            .await
+            .ok()?
+            .into_iter()
+            .collect();
+        (in_stock == stock && ordered == units).then_some(())
+    })
+    .await;
+}
+
 async fn converged(env: &TestEnv) {
     eventually(
         Duration::from_secs(90),
@@ -115,14 +162,11 @@ fn spawn_writes(
 ) -> tokio::task::JoinHandle<()> {
     let (seller, customer, products) = (seller.clone(), customer.clone(), products.to_vec());
     tokio::spawn(async move {
-        for chunk in (0..count).collect::<Vec<_>>().chunks(8) {
-            join_all(
-                chunk
-                    .iter()
-                    .map(|i| write(&api, &seller, &customer, &products, *i)),
-            )
-            .await;
-            done.fetch_add(chunk.len(), Ordering::SeqCst);
+        for start in (0..count).step_by(8) {
+            let chunk = start..count.min(start + 8);
+            let sent = chunk.len();
+            join_all(chunk.map(|i| write(&api, &seller, &customer, &products, i))).await;
+            done.fetch_add(sent, Ordering::SeqCst);
         }
     })
 }
@@ -142,14 +186,49 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
         .await
         .map(|oid: i32| oid as u32)
         .unwrap();
+    let analytics = Analytics::connect(&clickhouse_url(), &env.clickhouse_database)
+        .await
+        .unwrap();
+    // A row no event made: the rebuilt tables must not hold it.
+    analytics
+        .client()
+        .query("INSERT INTO order_lines VALUES ('stale', 'stale', 'stale', 5, 500, now())")
+        .execute()
+        .await
+        .unwrap();
+    for kind in ["view", "click"] {
+        let response = app
+            .post(
+                "/clicks",
+                None,
+                json!({"productId": products[0], "kind": kind}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let clicks = || async {
+        analytics
+            .client()
+            .query("SELECT toUInt64(count()) FROM clicks FINAL")
+            .fetch_one::<u64>()
+            .await
+            .unwrap()
+    };
+    eventually(
+        Duration::from_secs(30),
+        "the clicks to be counted",
+        || async { (clicks().await == 2).then_some(()) },
+    )
+    .await;
 
+    // Writes go on until the replays are done.
     let done = Arc::new(AtomicUsize::new(0));
     let writes = spawn_writes(
         app.api.clone(),
         &seller,
         &customer,
         &products,
-        300,
+        usize::MAX,
         done.clone(),
     );
     eventually(
@@ -159,17 +238,21 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     )
     .await;
     let url = env.database_url.clone();
+    let before_replays = done.load(Ordering::SeqCst);
     replay::replay_postgres(&env.pool, &url, &SEARCH, false, &|_| {})
         .await
         .unwrap();
     replay::replay_postgres(&env.pool, &url, &ORDER_VIEWS, false, &|_| {})
         .await
         .unwrap();
+    replay::replay_analytics(&env.pool, &analytics, false, &|_| {})
+        .await
+        .unwrap();
     assert!(
-        done.load(Ordering::SeqCst) < 300,
-        "the replays ran while writes continued"
+        done.load(Ordering::SeqCst) > before_replays,
+        "writes went on during the replays"
     );
-    writes.await.unwrap();
+    writes.abort();
 
     let swapped: i32 = sqlx::query_scalar("SELECT 'search_products'::regclass::oid::int")
         .fetch_one(&env.pool)
@@ -180,6 +263,8 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
         "the rebuilt table was swapped in"
     );
     converged(&env).await;
+    analytics_converged(&env, &analytics).await;
+    assert_eq!(clicks().await, 2, "clicks stay through a replay");
 
     let dry = replay::replay_postgres(&env.pool, &url, &SEARCH, true, &|_| {})
         .await
@@ -236,25 +321,7 @@ async fn projectors_killed_mid_batch_converge_exactly() {
     let analytics = Analytics::connect(&clickhouse_url(), &env.clickhouse_database)
         .await
         .unwrap();
-    let expected: BTreeMap<String, i64> = products_in_store(&env)
-        .await
-        .into_iter()
-        .map(|(id, (_, inventory))| (id.to_string(), inventory))
-        .collect();
-    eventually(Duration::from_secs(60), "analytics to converge", || async {
-        let rows = analytics
-            .client()
-            .query("SELECT product_id, inventory, version, at FROM inventory FINAL")
-            .fetch_all::<InventoryRow>()
-            .await
-            .ok()?;
-        let stock: BTreeMap<String, i64> = rows
-            .into_iter()
-            .map(|r| (r.product_id, r.inventory))
-            .collect();
-        (stock == expected).then_some(())
-    })
-    .await;
+    analytics_converged(&env, &analytics).await;
     let query = Api::new(format!("http://127.0.0.1:{query_port}"));
     let store = products_in_store(&env).await;
     for product in &products {

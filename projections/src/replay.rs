@@ -14,6 +14,7 @@
 //! The product cache is rebuilt in place: its documents are written only when
 //! newer, so replaying over live traffic cannot put an older document back.
 
+use crate::analytics::{swap_lock, Analytics, AnalyticsProjection};
 use crate::{Envelope, Projection};
 use anyhow::Context;
 use atlantic_domain::integration::to_integration_event;
@@ -21,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -126,7 +128,31 @@ struct Run<'a> {
     progress: &'a (dyn Fn(Progress) + Sync),
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A replay of the events of `aggregate_types`, counting them first.
+    async fn start(
+        pool: &'a PgPool,
+        aggregate_types: &'a [&'a str],
+        progress: &'a (dyn Fn(Progress) + Sync),
+    ) -> anyhow::Result<Run<'a>> {
+        Ok(Run {
+            pool,
+            aggregate_types,
+            total: count(pool, aggregate_types).await?,
+            applied: 0,
+            started: Instant::now(),
+            progress,
+        })
+    }
+
+    /// What a dry run reports: the events a replay would apply.
+    fn dry(&self) -> ReplaySummary {
+        ReplaySummary {
+            events: self.total,
+            seconds: self.started.elapsed().as_secs_f64(),
+        }
+    }
+
     /// Applies the events after `from` to `projection` until it has caught up;
     /// returns where it stopped.
     async fn apply_from(
@@ -207,19 +233,9 @@ pub async fn replay_postgres(
     dry_run: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<ReplaySummary> {
-    let mut run = Run {
-        pool,
-        aggregate_types: model.aggregate_types,
-        total: count(pool, model.aggregate_types).await?,
-        applied: 0,
-        started: Instant::now(),
-        progress,
-    };
+    let mut run = Run::start(pool, model.aggregate_types, progress).await?;
     if dry_run {
-        return Ok(ReplaySummary {
-            events: run.total,
-            seconds: run.started.elapsed().as_secs_f64(),
-        });
+        return Ok(run.dry());
     }
     let schema = format!("replay_{}", model.name.replace('-', "_"));
     pool.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
@@ -251,12 +267,7 @@ pub async fn replay_postgres(
         .await?;
 
     // Pause the live projector, catch up, swap.
-    let mut lock = pool.acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext($1 || '@public'))")
-        .bind(model.name)
-        .execute(&mut *lock)
-        .await?;
-    let swapped = async {
+    let swapped = paused(pool, &format!("{}@public", model.name), async {
         run.apply_from(projection.as_ref(), reached).await?;
         let mut tx = pool.begin().await?;
         for table in model.tables {
@@ -267,17 +278,64 @@ pub async fn replay_postgres(
         }
         tx.execute(format!("DROP SCHEMA {schema}").as_str()).await?;
         tx.commit().await?;
-        anyhow::Ok(())
-    }
+        Ok(())
+    })
     .await;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext($1 || '@public'))")
-        .bind(model.name)
-        .execute(&mut *lock)
-        .await?;
     rebuild_pool.close().await;
     swapped?;
     Ok(run.summary())
 }
+
+/// Runs `work` holding the advisory lock `key` exclusively: a live projector
+/// holds it for each batch, so it waits until `work` is done.
+async fn paused<T>(
+    pool: &PgPool,
+    key: &str,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(key)
+        .execute(&mut *lock)
+        .await?;
+    let outcome = work.await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(key)
+        .execute(&mut *lock)
+        .await?;
+    outcome
+}
+
+/// Rebuilds the analytics tables that come from the events table in a
+/// database of their own, `<live>_replay`, then pauses the live projector,
+/// applies the tail and renames the rebuilt tables in. Clicks never reach the
+/// events table: their table stays as it is.
+pub async fn replay_analytics(
+    pool: &PgPool,
+    live: &Analytics,
+    dry_run: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<ReplaySummary> {
+    let mut run = Run::start(pool, ANALYTICS_TYPES, progress).await?;
+    if dry_run {
+        return Ok(run.dry());
+    }
+    let name = format!("{}_replay", live.database());
+    // What an interrupted replay left behind is started afresh.
+    live.beside(&name).await?.drop_database().await?;
+    let rebuilt = live.beside(&name).await?;
+    let projection = AnalyticsProjection::new(rebuilt.clone(), pool.clone());
+    let reached = run.apply_from(&projection, Position::default()).await?;
+    paused(pool, &swap_lock(live.database()), async {
+        run.apply_from(&projection, reached).await?;
+        live.replace_event_tables(rebuilt).await
+    })
+    .await?;
+    Ok(run.summary())
+}
+
+/// The aggregates whose events the analytics read.
+const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User"];
 
 /// Replays product events into the cache in place (writes are newer-only).
 pub async fn replay_in_place(
@@ -287,19 +345,9 @@ pub async fn replay_in_place(
     dry_run: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<ReplaySummary> {
-    let mut run = Run {
-        pool,
-        aggregate_types,
-        total: count(pool, aggregate_types).await?,
-        applied: 0,
-        started: Instant::now(),
-        progress,
-    };
+    let mut run = Run::start(pool, aggregate_types, progress).await?;
     if dry_run {
-        return Ok(ReplaySummary {
-            events: run.total,
-            seconds: run.started.elapsed().as_secs_f64(),
-        });
+        return Ok(run.dry());
     }
     run.apply_from(projection, Position::default()).await?;
     Ok(run.summary())

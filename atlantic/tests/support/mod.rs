@@ -144,7 +144,10 @@ impl TestEnv {
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
-                Arc::new(AnalyticsProjection::new(analytics.clone())),
+                Arc::new(AnalyticsProjection::new(
+                    analytics.clone(),
+                    state.pool.clone(),
+                )),
                 Arc::new(ClicksProjection::new(analytics.clone())),
             ];
             for projection in projections {
@@ -214,19 +217,22 @@ impl Drop for TestEnv {
                 ),
             ])
             .output();
-        let _ = Command::new("curl")
-            .args([
-                "-sf",
-                "--max-time",
-                "10",
-                &clickhouse_url(),
-                "--data-binary",
-            ])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS {}",
-                self.clickhouse_database
-            ))
-            .output();
+        // The database of an analytics replay that a failed test left too.
+        for database in [
+            self.clickhouse_database.clone(),
+            format!("{}_replay", self.clickhouse_database),
+        ] {
+            let _ = Command::new("curl")
+                .args([
+                    "-sf",
+                    "--max-time",
+                    "10",
+                    &clickhouse_url(),
+                    "--data-binary",
+                ])
+                .arg(format!("DROP DATABASE IF EXISTS {database}"))
+                .output();
+        }
         if let Ok(client) = redis::Client::open(redis_url()) {
             if let Ok(mut conn) = client.get_connection() {
                 let keys: Vec<String> = redis::cmd("KEYS")

@@ -18,10 +18,28 @@ const MIGRATIONS: [&str; 1] = [include_str!(
 /// Statuses in which an order's lines count as sold.
 pub const SOLD: &str = "('Shipped', 'Delivered')";
 
+/// The tables built from the events table, which a replay rebuilds. Clicks
+/// are not in the events table: their table stays as it is.
+pub const EVENT_TABLES: [&str; 5] = [
+    "order_lines",
+    "order_status",
+    "products",
+    "inventory",
+    "customers",
+];
+
+/// The name of the Postgres advisory lock that pauses the analytics projector
+/// of `database`: each batch holds it shared, a replay exclusively.
+pub fn swap_lock(database: &str) -> String {
+    format!("analytics@{database}")
+}
+
 /// A ClickHouse client on Atlantic's analytics database.
 #[derive(Clone)]
 pub struct Analytics {
+    server: clickhouse::Client,
     client: clickhouse::Client,
+    database: String,
 }
 
 impl Analytics {
@@ -32,15 +50,22 @@ impl Analytics {
         let server = clickhouse::Client::default()
             .with_url(url)
             .with_validation(false);
+        Self::open(server, database).await
+    }
+
+    /// Another database on the same server, created with its tables if missing.
+    pub async fn beside(&self, database: &str) -> anyhow::Result<Self> {
+        Self::open(self.server.clone(), database).await
+    }
+
+    async fn open(server: clickhouse::Client, database: &str) -> anyhow::Result<Self> {
+        let database = database.replace('`', "");
         server
-            .query(&format!(
-                "CREATE DATABASE IF NOT EXISTS `{}`",
-                database.replace('`', "")
-            ))
+            .query(&format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
             .execute()
             .await
             .context("cannot create the ClickHouse database (CLICKHOUSE_URL)")?;
-        let client = server.with_database(database);
+        let client = server.clone().with_database(&database);
         for migration in MIGRATIONS {
             for statement in migration
                 .split(';')
@@ -54,12 +79,49 @@ impl Analytics {
                     .with_context(|| format!("cannot apply: {statement}"))?;
             }
         }
-        Ok(Analytics { client })
+        Ok(Analytics {
+            server,
+            client,
+            database,
+        })
     }
 
     /// The client, for queries.
     pub fn client(&self) -> &clickhouse::Client {
         &self.client
+    }
+
+    /// The database's name.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Moves the event tables of `rebuilt` (another database on the same
+    /// server) in place of these, in one `RENAME` (readers see the old or the
+    /// new tables, never neither), then drops `rebuilt`'s database with the
+    /// replaced tables.
+    pub async fn replace_event_tables(&self, rebuilt: Analytics) -> anyhow::Result<()> {
+        let (live, new) = (&self.database, &rebuilt.database);
+        let renames: Vec<String> = EVENT_TABLES
+            .iter()
+            .map(|t| format!("`{live}`.{t} TO `{new}`.{t}_replaced, `{new}`.{t} TO `{live}`.{t}"))
+            .collect();
+        self.server
+            .query(&format!("RENAME TABLE {}", renames.join(", ")))
+            .execute()
+            .await
+            .context("cannot swap the rebuilt analytics tables in")?;
+        rebuilt.drop_database().await
+    }
+
+    /// Drops this database and its tables.
+    pub async fn drop_database(self) -> anyhow::Result<()> {
+        self.server
+            .query(&format!("DROP DATABASE IF EXISTS `{}`", self.database))
+            .execute()
+            .await
+            .context("cannot drop the ClickHouse database")?;
+        Ok(())
     }
 }
 

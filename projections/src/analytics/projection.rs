@@ -2,18 +2,20 @@
 //! batches of one INSERT per table.
 
 use super::rows::{ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow};
-use super::Analytics;
+use super::{swap_lock, Analytics};
 use crate::order_views::status_after;
 use crate::{Envelope, Projection};
 use atlantic_command_api::streams::CLICKS_STREAM;
 use clickhouse::Row;
 use serde::Serialize;
 use serde_json::Value;
+use sqlx::PgPool;
 use std::collections::HashMap;
 
 /// Orders, products and customers into ClickHouse.
 pub struct AnalyticsProjection {
     analytics: Analytics,
+    pool: PgPool,
 }
 
 /// Clicks (stream `ATLANTIC_CLICKS`) into ClickHouse.
@@ -22,9 +24,11 @@ pub struct ClicksProjection {
 }
 
 impl AnalyticsProjection {
-    /// The projection writing through `analytics`.
-    pub fn new(analytics: Analytics) -> Self {
-        AnalyticsProjection { analytics }
+    /// The projection writing through `analytics`. Each batch holds the shared
+    /// lock of its database in `pool` (see [`swap_lock`]), so a replay can
+    /// pause it while it swaps rebuilt tables in.
+    pub fn new(analytics: Analytics, pool: PgPool) -> Self {
+        AnalyticsProjection { analytics, pool }
     }
 }
 
@@ -69,14 +73,7 @@ struct Batch {
 }
 
 impl AnalyticsProjection {
-    async fn product(
-        &self,
-        batch: &mut Batch,
-        product_id: &str,
-    ) -> anyhow::Result<Option<ProductRow>> {
-        if let Some(row) = batch.products.get(product_id) {
-            return Ok(Some(row.clone()));
-        }
+    async fn product(&self, product_id: &str) -> anyhow::Result<Option<ProductRow>> {
         let rows = self
             .analytics
             .client()
@@ -85,6 +82,46 @@ impl AnalyticsProjection {
             .fetch_all::<ProductRow>()
             .await?;
         Ok(rows.into_iter().next())
+    }
+
+    /// A product's name, category or brand: a new product needs no look-up; a
+    /// change merges into what is there, unless that already holds it.
+    async fn collect_product(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
+        let body = &event.body;
+        let created = event.name() == "created";
+        let named = ["name", "category", "brand"]
+            .iter()
+            .any(|f| body.get(*f).is_some());
+        if !created && !named {
+            return Ok(());
+        }
+        let current = match batch.products.get(&event.aggregate_id) {
+            Some(row) => Some(row.clone()),
+            None if created => None,
+            None => self.product(&event.aggregate_id).await?,
+        };
+        if current
+            .as_ref()
+            .is_some_and(|c| c.version >= event.sequence)
+        {
+            return Ok(());
+        }
+        let text = |field: &str, old: Option<&String>| {
+            body[field]
+                .as_str()
+                .map(str::to_string)
+                .or(old.cloned())
+                .unwrap_or_default()
+        };
+        let merged = ProductRow {
+            product_id: event.aggregate_id.clone(),
+            name: text("name", current.as_ref().map(|c| &c.name)),
+            category: text("category", current.as_ref().map(|c| &c.category)),
+            brand: text("brand", current.as_ref().map(|c| &c.brand)),
+            version: event.sequence,
+        };
+        batch.products.insert(event.aggregate_id.clone(), merged);
+        Ok(())
     }
 
     async fn collect(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
@@ -117,34 +154,7 @@ impl AnalyticsProjection {
                 }
             }
             "Product" => {
-                let text = |field: &str| body[field].as_str().map(str::to_string);
-                let created = event.name() == "created";
-                if created
-                    || ["name", "category", "brand"]
-                        .iter()
-                        .any(|f| body.get(*f).is_some())
-                {
-                    // A new product needs no look-up; a change merges into what is there.
-                    let current = if created {
-                        None
-                    } else {
-                        self.product(batch, &id).await?
-                    };
-                    let merged = ProductRow {
-                        product_id: id.clone(),
-                        name: text("name")
-                            .or(current.as_ref().map(|c| c.name.clone()))
-                            .unwrap_or_default(),
-                        category: text("category")
-                            .or(current.as_ref().map(|c| c.category.clone()))
-                            .unwrap_or_default(),
-                        brand: text("brand")
-                            .or(current.as_ref().map(|c| c.brand.clone()))
-                            .unwrap_or_default(),
-                        version: event.sequence.max(current.map(|c| c.version).unwrap_or(0)),
-                    };
-                    batch.products.insert(id.clone(), merged);
-                }
+                self.collect_product(batch, event).await?;
                 if let Some(inventory) = body["inventory"].as_i64() {
                     batch.inventory.push(InventoryRow {
                         product_id: id,
@@ -184,6 +194,11 @@ impl Projection for AnalyticsProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        let mut gate = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+            .bind(swap_lock(self.analytics.database()))
+            .execute(&mut *gate)
+            .await?;
         let mut batch = Batch::default();
         for event in events {
             self.collect(&mut batch, event).await?;
@@ -194,6 +209,7 @@ impl Projection for AnalyticsProjection {
         insert(&self.analytics, "products", &products).await?;
         insert(&self.analytics, "inventory", &batch.inventory).await?;
         insert(&self.analytics, "customers", &batch.customers).await?;
+        gate.commit().await?;
         Ok(())
     }
 }
