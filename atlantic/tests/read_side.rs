@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use support::scenario::{address, id_of, Api};
 use support::{eventually, TestEnv};
+use uuid::Uuid;
 
 fn catalog() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/catalog");
@@ -335,5 +336,62 @@ async fn product_changes_reach_search_and_the_cache_and_orders_have_views() {
     assert!(
         metrics.contains("atlantic_projection_lag_events{projection=\"order-views\"}"),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_seller_shows_its_name_and_product_count() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_everything(SagaSettings::default()).await;
+    let query = app.query.clone().unwrap();
+    let seller = app.seller().await;
+    let kept = app.product(&seller, 3.0, 1).await;
+    let dropped = app.product(&seller, 4.0, 1).await;
+    let seller_id = eventually(Duration::from_secs(30), "the seller's profile", || async {
+        let me: Value = get(&query, "/me", Some(&seller.token))
+            .await
+            .json()
+            .await
+            .ok()?;
+        me["sellerId"].as_str().map(str::to_string)
+    })
+    .await;
+    let path = format!("/sellers/{seller_id}");
+    let renamed = app
+        .patch(&path, Some(&seller.token), json!({"name": "Acme Outlet"}))
+        .await;
+    assert_eq!(renamed.status(), StatusCode::ACCEPTED);
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/products/{dropped}")))
+        .bearer_auth(&seller.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+    let shown = eventually(Duration::from_secs(30), "the seller's view", || async {
+        let response = get(&query, &path, None).await;
+        (response.status() == StatusCode::OK).then_some(())?;
+        let view: Value = response.json().await.ok()?;
+        (view["name"] == "Acme Outlet" && view["productCount"] == 1).then_some(view)
+    })
+    .await;
+    assert_eq!(shown["id"], seller_id);
+    assert_eq!(shown["contactEmail"], "shop@acme.io");
+    assert_eq!(
+        get(&query, &format!("/products/{kept}"), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let unknown = get(&query, &format!("/sellers/{}", Uuid::new_v4()), None).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // No resource has such a name: 404, as for every id path.
+    let malformed = get(&query, "/sellers/not-a-uuid", None).await;
+    assert_eq!(malformed.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        malformed.headers()["content-type"],
+        "application/problem+json"
     );
 }

@@ -1,12 +1,13 @@
 //! Order views in Postgres: an order's status and timeline, a user's orders,
-//! and the user's profile.
+//! the user's profile, and sellers.
 
 use crate::{Envelope, Projection};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// Orders (`order_views`, `order_timeline`) and users (`user_views`).
+/// Orders (`order_views`, `order_timeline`), users (`user_views`) and sellers
+/// (`seller_views`).
 pub struct OrderViews {
     pool: PgPool,
 }
@@ -120,6 +121,43 @@ async fn apply_user(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> any
     Ok(())
 }
 
+async fn apply_seller(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
+    let seller_id = Uuid::parse_str(&event.aggregate_id)?;
+    let body = &event.body;
+    match event.name() {
+        "created" => {
+            let user = Uuid::parse_str(body["userId"].as_str().unwrap_or_default())?;
+            sqlx::query(
+                "INSERT INTO seller_views (seller_id, user_id, name, contact_email, created_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(seller_id)
+            .bind(user)
+            .bind(body["name"].as_str().unwrap_or_default())
+            .bind(body["contactEmail"].as_str().unwrap_or_default())
+            .bind(event.timestamp())
+            .bind(event.sequence)
+            .execute(&mut **tx)
+            .await?;
+        }
+        "updated" => {
+            sqlx::query(
+                "UPDATE seller_views SET name = coalesce($2, name), \
+                        contact_email = coalesce($3, contact_email), version = $4 \
+                 WHERE seller_id = $1 AND version < $4",
+            )
+            .bind(seller_id)
+            .bind(body["name"].as_str())
+            .bind(body["contactEmail"].as_str())
+            .bind(event.sequence)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Projection for OrderViews {
     fn name(&self) -> &'static str {
@@ -127,7 +165,11 @@ impl Projection for OrderViews {
     }
 
     fn subjects(&self) -> Vec<String> {
-        vec!["events.order.>".into(), "events.user.>".into()]
+        vec![
+            "events.order.>".into(),
+            "events.user.>".into(),
+            "events.seller.>".into(),
+        ]
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
@@ -136,6 +178,7 @@ impl Projection for OrderViews {
             match event.aggregate_type.as_str() {
                 "Order" => apply_order(&mut tx, event).await?,
                 "User" => apply_user(&mut tx, event).await?,
+                "Seller" => apply_seller(&mut tx, event).await?,
                 _ => {}
             }
         }

@@ -369,10 +369,15 @@ pub const SEARCH: PostgresReadModel = PostgresReadModel {
     make: search_projection,
 };
 
-/// Order views and user profiles.
+/// Order views, user profiles and sellers.
 pub const ORDER_VIEWS: PostgresReadModel = PostgresReadModel {
     name: "order-views",
-    tables: &["order_views", "order_timeline", "user_views"],
-    aggregate_types: &["Order", "User"],
+    tables: &[
+        "order_views",
+        "order_timeline",
+        "user_views",
+        "seller_views",
+    ],
+    aggregate_types: &["Order", "User", "Seller"],
     make: order_views_projection,
 };

@@ -6,6 +6,7 @@ mod me;
 mod openapi;
 mod orders;
 mod products;
+mod sellers;
 
 use crate::QueryState;
 use atlantic_command_api::http::request_id_and_metrics;
@@ -24,6 +25,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(products::router())
         .merge(orders::router())
         .merge(me::router())
+        .merge(sellers::router())
         .merge(analytics::router())
         .merge(health::router())
         .merge(openapi::router())
