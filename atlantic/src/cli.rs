@@ -67,6 +67,8 @@ struct Replay {
     connections: Connections,
     #[command(flatten)]
     clickhouse: ClickHouse,
+    #[command(flatten)]
+    meili: MeiliOptions,
     /// Which read model.
     #[arg(value_enum)]
     projection: ReplayName,
@@ -78,11 +80,11 @@ struct Replay {
 /// Read models that can be replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ReplayName {
-    /// Product search.
+    /// Product search (and the Meilisearch index, when MEILI_URL is set).
     Search,
     /// The product cache.
     Cache,
-    /// Orders and user profiles.
+    /// Orders, user profiles and sellers.
     OrderViews,
     /// Sales, stock and customers' areas in ClickHouse (clicks stay).
     Analytics,
@@ -106,6 +108,41 @@ struct Seed {
 enum UserCommand {
     /// Create a user with any role (the only way to make the first admin).
     Create(CreateUser),
+}
+
+/// Where Meilisearch is, if anywhere.
+#[derive(Args, Clone)]
+struct MeiliOptions {
+    /// Meilisearch; without it, search runs on the Postgres adapter.
+    #[arg(id = "meili_url", long = "meili-url", env = "MEILI_URL")]
+    url: Option<String>,
+    /// Meilisearch's API key.
+    #[arg(
+        id = "meili_master_key",
+        long = "meili-master-key",
+        env = "MEILI_MASTER_KEY",
+        hide_env_values = true
+    )]
+    master_key: Option<String>,
+    /// Prefix of Meilisearch index names.
+    #[arg(
+        id = "meili_index_prefix",
+        long = "meili-index-prefix",
+        env = "MEILI_INDEX_PREFIX",
+        default_value = ""
+    )]
+    index_prefix: String,
+}
+
+impl MeiliOptions {
+    /// Meilisearch's settings when it is configured.
+    fn target(&self) -> Option<Meili> {
+        self.url.as_ref().map(|url| Meili {
+            url: url.clone(),
+            key: self.master_key.clone(),
+            index_prefix: self.index_prefix.clone(),
+        })
+    }
 }
 
 /// Where the services are.
@@ -145,15 +182,8 @@ struct Run {
     /// Where the command API listens.
     #[arg(long, env = "COMMAND_API_ADDR", default_value = "127.0.0.1:8080")]
     command_api_addr: SocketAddr,
-    /// Meilisearch; without it, search runs on the Postgres adapter.
-    #[arg(long, env = "MEILI_URL")]
-    meili_url: Option<String>,
-    /// Meilisearch's API key.
-    #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
-    meili_master_key: Option<String>,
-    /// Prefix of Meilisearch index names.
-    #[arg(long, env = "MEILI_INDEX_PREFIX", default_value = "")]
-    meili_index_prefix: String,
+    #[command(flatten)]
+    meili: MeiliOptions,
     #[command(flatten)]
     clickhouse: ClickHouse,
     /// Where the query API listens.
@@ -222,11 +252,7 @@ impl Run {
     /// Runs `components` until SIGINT or SIGTERM.
     async fn launch(&self, components: Components) -> anyhow::Result<()> {
         let settings = self.settings(components.command_api, components.relay);
-        let meili = self.meili_url.as_ref().map(|url| Meili {
-            url: url.clone(),
-            key: self.meili_master_key.clone(),
-            index_prefix: self.meili_index_prefix.clone(),
-        });
+        let meili = self.meili.target();
         components::run(
             settings,
             self.saga_settings(),
@@ -406,8 +432,29 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
         let url = &args.connections.database_url;
         let summary = match name {
             ReplayName::Search => {
-                replay::replay_postgres(&state.pool, url, &replay::SEARCH, args.dry_run, &progress)
-                    .await?
+                // The Postgres tables stay the product read model beside Meilisearch.
+                let summary = replay::replay_postgres(
+                    &state.pool,
+                    url,
+                    &replay::SEARCH,
+                    args.dry_run,
+                    &progress,
+                )
+                .await?;
+                match args.meili.target() {
+                    Some(meili) => {
+                        replay::replay_meili(
+                            &state.pool,
+                            &meili.url,
+                            meili.key.as_deref(),
+                            &meili.index(),
+                            args.dry_run,
+                            &progress,
+                        )
+                        .await?
+                    }
+                    None => summary,
+                }
             }
             ReplayName::OrderViews => {
                 replay::replay_postgres(
@@ -455,4 +502,15 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

@@ -7,6 +7,7 @@ use atlantic_command_api::db;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
+use atlantic_projections::replay::{pause_key, Pausable};
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::MeiliProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
@@ -64,11 +65,19 @@ pub struct Meili {
     pub index_prefix: String,
 }
 
+impl Meili {
+    /// The products index.
+    pub fn index(&self) -> String {
+        format!("{}products", self.index_prefix)
+    }
+}
+
 /// Where ClickHouse is.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClickHouse {
     /// ClickHouse's HTTP interface (analytics).
     #[arg(
+        id = "clickhouse_url",
         long = "clickhouse-url",
         env = "CLICKHOUSE_URL",
         default_value = "http://127.0.0.1:8123"
@@ -76,6 +85,7 @@ pub struct ClickHouse {
     pub url: String,
     /// The ClickHouse database (created when missing).
     #[arg(
+        id = "clickhouse_database",
         long = "clickhouse-database",
         env = "CLICKHOUSE_DATABASE",
         default_value = "atlantic"
@@ -152,10 +162,7 @@ pub async fn run(
                     let client =
                         meilisearch_sdk::client::Client::new(&meili.url, meili.key.as_deref())
                             .context("bad MEILI_URL")?;
-                    Arc::new(MeiliSearch::new(
-                        &client,
-                        &format!("{}products", meili.index_prefix),
-                    ))
+                    Arc::new(MeiliSearch::new(&client, &meili.index()))
                 }
                 None => Arc::new(PostgresSearch::new(state.pool.clone())),
             },
@@ -189,8 +196,10 @@ pub async fn run(
     ) {
         // The Postgres search tables stay the product read model (detail
         // read-through); Meilisearch serves the searches.
-        let index = format!("{}products", meili.index_prefix);
+        let index = meili.index();
         let projection = MeiliProjection::connect(&meili.url, meili.key.as_deref(), &index).await?;
+        let key = pause_key(projection.name(), &index);
+        let projection = Pausable::new(Arc::new(projection), state.pool.clone(), key);
         let runner = ProjectorRunner::new(js.clone(), Arc::new(projection), state.metrics.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
@@ -203,10 +212,12 @@ pub async fn run(
             ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
             ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
             ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
-            ProjectionName::Analytics => Arc::new(AnalyticsProjection::new(
-                analytics.clone().context("analytics")?,
-                state.pool.clone(),
-            )),
+            ProjectionName::Analytics => {
+                let analytics = analytics.clone().context("analytics")?;
+                let key = pause_key("analytics", analytics.database());
+                let projection = Arc::new(AnalyticsProjection::new(analytics));
+                Arc::new(Pausable::new(projection, state.pool.clone(), key))
+            }
             ProjectionName::Clicks => Arc::new(ClicksProjection::new(
                 analytics.clone().context("analytics")?,
             )),

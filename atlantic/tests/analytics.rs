@@ -329,7 +329,7 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
         .iter()
         .map(stream_envelope)
         .collect();
-    AnalyticsProjection::new(analytics.clone(), env.pool.clone())
+    AnalyticsProjection::new(analytics.clone())
         .apply(&events)
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 
 mod support;
 
+use atlantic_projections::replay;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Envelope, MeiliProjection, Projection};
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex, SearchQuery, Sort};
@@ -160,5 +161,46 @@ async fn the_meilisearch_adapter_keeps_the_search_contract() {
         .await
         .unwrap();
     contract(&projection, &MeiliSearch::new(&client, &uid)).await;
+    let _ = client.delete_index(&uid).await;
+}
+
+#[tokio::test]
+async fn a_meilisearch_replay_swaps_in_an_index_rebuilt_from_the_store() {
+    let Ok(url) = std::env::var("MEILI_URL") else {
+        eprintln!("skipped: MEILI_URL is not set, so no Meilisearch server was exercised");
+        return;
+    };
+    let key = std::env::var("MEILI_MASTER_KEY").ok();
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let mut products = HashSet::new();
+    for price in [3.0, 4.0, 5.0] {
+        products.insert(app.product(&seller, price, 2).await.to_string());
+    }
+    let uid = format!("test_{}_products", Uuid::now_v7().simple());
+    let client = meilisearch_sdk::client::Client::new(&url, key.as_deref()).unwrap();
+    // The live index holds a document no event in this store made.
+    let live = MeiliProjection::connect(&url, key.as_deref(), &uid)
+        .await
+        .unwrap();
+    live.apply(&catalogue()[..1]).await.unwrap();
+
+    replay::replay_meili(&env.pool, &url, key.as_deref(), &uid, false, &|_| {})
+        .await
+        .unwrap();
+    let found = MeiliSearch::new(&client, &uid)
+        .search(&query(""))
+        .await
+        .unwrap();
+    let ids: HashSet<String> = found.hits.iter().map(|h| h.id.to_string()).collect();
+    assert_eq!(
+        ids, products,
+        "the index holds exactly the store's products"
+    );
+    assert!(
+        client.get_index(format!("{uid}_replay")).await.is_err(),
+        "the replaced index is deleted"
+    );
     let _ = client.delete_index(&uid).await;
 }

@@ -14,7 +14,8 @@
 //! The product cache is rebuilt in place: its documents are written only when
 //! newer, so replaying over live traffic cannot put an older document back.
 
-use crate::analytics::{swap_lock, Analytics, AnalyticsProjection};
+use crate::analytics::{Analytics, AnalyticsProjection};
+use crate::MeiliProjection;
 use crate::{Envelope, Projection};
 use anyhow::Context;
 use atlantic_domain::integration::to_integration_event;
@@ -286,6 +287,55 @@ pub async fn replay_postgres(
     Ok(run.summary())
 }
 
+/// A live projection whose target is not Postgres, made pausable by a replay:
+/// each batch holds the Postgres advisory lock `key` shared while it applies;
+/// a replay takes it exclusively while it applies the tail and swaps the
+/// rebuilt model in.
+pub struct Pausable {
+    inner: Arc<dyn Projection>,
+    pool: PgPool,
+    key: String,
+}
+
+impl Pausable {
+    /// `inner`, pausable through the lock `key` (see [`pause_key`]) in `pool`.
+    pub fn new(inner: Arc<dyn Projection>, pool: PgPool, key: String) -> Self {
+        Pausable { inner, pool, key }
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for Pausable {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn stream(&self) -> &'static str {
+        self.inner.stream()
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        self.inner.subjects()
+    }
+
+    async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        let mut gate = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+            .bind(&self.key)
+            .execute(&mut *gate)
+            .await?;
+        self.inner.apply(events).await?;
+        gate.commit().await?;
+        Ok(())
+    }
+}
+
+/// The lock that pauses projection `name` writing to `target` (a ClickHouse
+/// database, a Meilisearch index).
+pub fn pause_key(name: &str, target: &str) -> String {
+    format!("{name}@{target}")
+}
+
 /// Runs `work` holding the advisory lock `key` exclusively: a live projector
 /// holds it for each batch, so it waits until `work` is done.
 async fn paused<T>(
@@ -324,11 +374,44 @@ pub async fn replay_analytics(
     // What an interrupted replay left behind is started afresh.
     live.beside(&name).await?.drop_database().await?;
     let rebuilt = live.beside(&name).await?;
-    let projection = AnalyticsProjection::new(rebuilt.clone(), pool.clone());
+    let projection = AnalyticsProjection::new(rebuilt.clone());
     let reached = run.apply_from(&projection, Position::default()).await?;
-    paused(pool, &swap_lock(live.database()), async {
+    paused(pool, &pause_key("analytics", live.database()), async {
         run.apply_from(&projection, reached).await?;
         live.replace_event_tables(rebuilt).await
+    })
+    .await?;
+    Ok(run.summary())
+}
+
+/// Rebuilds the Meilisearch index `index` as `<index>_replay`, then pauses
+/// the live projector, applies the tail, swaps the two indexes (one
+/// Meilisearch task) and deletes the replaced one.
+pub async fn replay_meili(
+    pool: &PgPool,
+    url: &str,
+    api_key: Option<&str>,
+    index: &str,
+    dry_run: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<ReplaySummary> {
+    let mut run = Run::start(pool, &["Product"], progress).await?;
+    if dry_run {
+        return Ok(run.dry());
+    }
+    let live = MeiliProjection::connect(url, api_key, index).await?;
+    let name = format!("{index}_replay");
+    // What an interrupted replay left behind is started afresh.
+    MeiliProjection::connect(url, api_key, &name)
+        .await?
+        .delete_index()
+        .await?;
+    let rebuilt = MeiliProjection::connect(url, api_key, &name).await?;
+    let reached = run.apply_from(&rebuilt, Position::default()).await?;
+    paused(pool, &pause_key(live.name(), index), async {
+        run.apply_from(&rebuilt, reached).await?;
+        live.swap_with(&rebuilt).await?;
+        rebuilt.delete_index().await
     })
     .await?;
     Ok(run.summary())

@@ -7,7 +7,7 @@
 use crate::{Envelope, Projection};
 use anyhow::{bail, Context};
 use futures::{StreamExt, TryStreamExt};
-use meilisearch_sdk::client::Client;
+use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::errors::{Error, ErrorCode, MeilisearchError};
 use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::settings::{MinWordSizeForTypos, Settings, TypoToleranceSettings};
@@ -108,6 +108,26 @@ impl MeiliProjection {
             .await
             .with_context(|| format!("cannot apply the settings of the index {index_uid}"))?;
         Ok(projection)
+    }
+
+    /// Swaps this index's documents and settings with `other`'s.
+    pub async fn swap_with(&self, other: &MeiliProjection) -> anyhow::Result<()> {
+        let swap = SwapIndexes {
+            indexes: (self.index.uid.clone(), other.index.uid.clone()),
+            rename: None,
+        };
+        let task = self.client.swap_indexes([&swap]).await?;
+        self.finish(task)
+            .await
+            .with_context(|| format!("cannot swap {} and {}", swap.indexes.0, swap.indexes.1))
+    }
+
+    /// Deletes the index.
+    pub async fn delete_index(&self) -> anyhow::Result<()> {
+        let task = self.client.delete_index(&self.index.uid).await?;
+        self.finish(task)
+            .await
+            .with_context(|| format!("cannot delete the index {}", self.index.uid))
     }
 
     /// Waits for `task` (at most `self.wait`); the error of a failed task.

@@ -13,6 +13,7 @@ use atlantic_command_api::sessions::LoginLimits;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
+use atlantic_projections::replay::{pause_key, Pausable};
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
 use atlantic_query_api::search::PostgresSearch;
@@ -144,9 +145,10 @@ impl TestEnv {
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
-                Arc::new(AnalyticsProjection::new(
-                    analytics.clone(),
+                Arc::new(Pausable::new(
+                    Arc::new(AnalyticsProjection::new(analytics.clone())),
                     state.pool.clone(),
+                    pause_key("analytics", analytics.database()),
                 )),
                 Arc::new(ClicksProjection::new(analytics.clone())),
             ];

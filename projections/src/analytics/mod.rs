@@ -28,12 +28,6 @@ pub const EVENT_TABLES: [&str; 5] = [
     "customers",
 ];
 
-/// The name of the Postgres advisory lock that pauses the analytics projector
-/// of `database`: each batch holds it shared, a replay exclusively.
-pub fn swap_lock(database: &str) -> String {
-    format!("analytics@{database}")
-}
-
 /// A ClickHouse client on Atlantic's analytics database.
 #[derive(Clone)]
 pub struct Analytics {

@@ -2,20 +2,18 @@
 //! batches of one INSERT per table.
 
 use super::rows::{ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow};
-use super::{swap_lock, Analytics};
+use super::Analytics;
 use crate::order_views::status_after;
 use crate::{Envelope, Projection};
 use atlantic_command_api::streams::CLICKS_STREAM;
 use clickhouse::Row;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
 use std::collections::HashMap;
 
 /// Orders, products and customers into ClickHouse.
 pub struct AnalyticsProjection {
     analytics: Analytics,
-    pool: PgPool,
 }
 
 /// Clicks (stream `ATLANTIC_CLICKS`) into ClickHouse.
@@ -24,11 +22,9 @@ pub struct ClicksProjection {
 }
 
 impl AnalyticsProjection {
-    /// The projection writing through `analytics`. Each batch holds the shared
-    /// lock of its database in `pool` (see [`swap_lock`]), so a replay can
-    /// pause it while it swaps rebuilt tables in.
-    pub fn new(analytics: Analytics, pool: PgPool) -> Self {
-        AnalyticsProjection { analytics, pool }
+    /// The projection writing through `analytics`.
+    pub fn new(analytics: Analytics) -> Self {
+        AnalyticsProjection { analytics }
     }
 }
 
@@ -194,11 +190,6 @@ impl Projection for AnalyticsProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut gate = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
-            .bind(swap_lock(self.analytics.database()))
-            .execute(&mut *gate)
-            .await?;
         let mut batch = Batch::default();
         for event in events {
             self.collect(&mut batch, event).await?;
@@ -209,7 +200,6 @@ impl Projection for AnalyticsProjection {
         insert(&self.analytics, "products", &products).await?;
         insert(&self.analytics, "inventory", &batch.inventory).await?;
         insert(&self.analytics, "customers", &batch.customers).await?;
-        gate.commit().await?;
         Ok(())
     }
 }
