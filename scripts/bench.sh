@@ -5,7 +5,8 @@
 #      atlantic-bench at several client counts, against pgbench's one-row insert;
 #   2. saga: `atlantic serve` (API, relay and order saga), orders end to end;
 #   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
-#      update lag into each read model, and `atlantic replay` throughput.
+#      update lag into each read model, and `atlantic replay` throughput
+#      (order views and analytics on the saga phase's orders too).
 # Prints Markdown; docs/PERFORMANCE.md records the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +78,12 @@ echo
 fresh_world
 start serve
 ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"
+echo
+echo "Replay of the saga phase's orders, while \`atlantic serve\` runs:"
+echo '```'
+./target/release/atlantic replay order-views 2>/dev/null | grep -v '^\s*$'
+./target/release/atlantic replay analytics 2>/dev/null | grep -v '^\s*$'
+echo '```'
 stop_components
 echo
 

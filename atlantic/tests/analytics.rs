@@ -185,6 +185,15 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
         app.product(&seller, 2.5, 100).await,
         app.product(&seller, 99.99, 100).await,
     ];
+    // The third product is of another brand and category.
+    let moved = app
+        .patch(
+            &format!("/products/{}", products[2]),
+            Some(&seller.token),
+            json!({"brand": "Zenith", "category": "tablets"}),
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::ACCEPTED);
     let north = customer_in(&app, "North").await;
     let south = customer_in(&app, "South").await;
 
@@ -245,6 +254,8 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
     let mut units: BTreeMap<String, f64> = BTreeMap::new();
     let mut revenue: BTreeMap<String, f64> = BTreeMap::new();
     let mut units_by_area: BTreeMap<String, f64> = BTreeMap::new();
+    let mut units_by_brand: BTreeMap<String, f64> = BTreeMap::new();
+    let mut revenue_by_category: BTreeMap<String, f64> = BTreeMap::new();
     let price = [1000.0, 250.0, 9999.0];
     for ((customer, lines, _), status) in plans.iter().zip(&finals) {
         if *status != OrderStatus::Shipped {
@@ -260,6 +271,14 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
             *revenue.entry(products[*p].to_string()).or_default() +=
                 price[*p] * f64::from(*q) / 100.0;
             *units_by_area.entry(area.to_string()).or_default() += f64::from(*q);
+            let (brand, category) = if *p == 2 {
+                ("Zenith", "tablets")
+            } else {
+                ("Acme", "laptops")
+            };
+            *units_by_brand.entry(brand.to_string()).or_default() += f64::from(*q);
+            *revenue_by_category.entry(category.to_string()).or_default() +=
+                price[*p] * f64::from(*q) / 100.0;
         }
     }
     assert!(finals.contains(&OrderStatus::Cancelled) && finals.contains(&OrderStatus::Shipped));
@@ -300,8 +319,18 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
             &analytics_get(&app, &admin, "/analytics/by-area?metric=clicks").await,
             "area",
         );
+        let by_brand = figures(
+            &analytics_get(&app, &admin, "/analytics/by-brand?metric=units_sold").await,
+            "brand",
+        );
+        let by_category = figures(
+            &analytics_get(&app, &admin, "/analytics/by-category?metric=revenue").await,
+            "category",
+        );
         (sold == units
             && earned == revenue
+            && by_brand == units_by_brand
+            && by_category == revenue_by_category
             && clicked == expected_clicks
             && by_area == units_by_area
             && clicks_by_area == expected_clicks_by_area)
@@ -372,6 +401,18 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
             );
         }
     }
+    let stock_by_category = figures(
+        &analytics_get(&app, &admin, "/analytics/by-category?metric=inventory").await,
+        "category",
+    );
+    let level = |p: usize| levels[&products[p].to_string()] as f64;
+    assert_eq!(
+        stock_by_category,
+        BTreeMap::from([
+            ("laptops".to_string(), level(0) + level(1)),
+            ("tablets".to_string(), level(2)),
+        ])
+    );
     let customer = app.customer().await;
     let query = app.query.as_ref().unwrap();
     let forbidden = query

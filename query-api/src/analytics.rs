@@ -51,6 +51,25 @@ pub enum Metric {
     Revenue,
 }
 
+/// A product field that figures are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// The product's category (its type).
+    Category,
+    /// The product's brand.
+    Brand,
+}
+
+impl Dimension {
+    /// Its column in `products`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Dimension::Category => "category",
+            Dimension::Brand => "brand",
+        }
+    }
+}
+
 /// A time window in seconds since the epoch.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
@@ -117,6 +136,39 @@ pub async fn by_area(
             )
         }
     };
+    Ok(analytics.client().query(&sql).fetch_all::<Figure>().await?)
+}
+
+/// `metric` (or, with none, units in stock now) per category or brand.
+pub async fn by_dimension(
+    analytics: &Analytics,
+    metric: Option<Metric>,
+    window: Window,
+    dimension: Dimension,
+) -> anyhow::Result<Vec<Figure>> {
+    let per_product = match metric {
+        Some(Metric::Clicks) => format!(
+            "SELECT product_id, toInt64(count()) AS value FROM clicks FINAL \
+             WHERE at >= toDateTime({}) AND at < toDateTime({}) GROUP BY product_id",
+            window.from, window.to
+        ),
+        Some(Metric::UnitsSold) => format!(
+            "SELECT product_id, sum(units) AS value FROM ({}) GROUP BY product_id",
+            sold_lines(window)
+        ),
+        Some(Metric::Revenue) => format!(
+            "SELECT product_id, sum(revenue_cents) AS value FROM ({}) GROUP BY product_id",
+            sold_lines(window)
+        ),
+        None => "SELECT product_id, inventory AS value FROM inventory FINAL".to_string(),
+    };
+    let column = dimension.column();
+    let sql = format!(
+        "SELECT if({column} = '', 'unknown', {column}) AS key, toInt64(sum(value)) AS value \
+         FROM ({per_product}) \
+         ANY LEFT JOIN (SELECT product_id, {column} FROM products FINAL) USING product_id \
+         GROUP BY key ORDER BY value DESC, key"
+    );
     Ok(analytics.client().query(&sql).fetch_all::<Figure>().await?)
 }
 

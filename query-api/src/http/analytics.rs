@@ -1,6 +1,6 @@
 //! `/analytics/*`: admins only.
 
-use crate::analytics::{self, Metric, Window};
+use crate::analytics::{self, Dimension, Metric, Window};
 use crate::QueryState;
 use atlantic_command_api::http::extract::AuthUser;
 use atlantic_command_api::http::ApiError;
@@ -21,6 +21,8 @@ pub fn router() -> Router<QueryState> {
         .route("/analytics/top-products", get(top_products))
         .route("/analytics/sales", get(sales))
         .route("/analytics/by-area", get(by_area))
+        .route("/analytics/by-category", get(by_category))
+        .route("/analytics/by-brand", get(by_brand))
         .route("/analytics/inventory", get(inventory))
 }
 
@@ -28,7 +30,8 @@ pub fn router() -> Router<QueryState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnalyticsParams {
-    /// `clicks`, `units_sold`, `revenue` (and `rating` for top products).
+    /// `clicks`, `units_sold`, `revenue` (and `rating` for top products,
+    /// `inventory` by category or brand).
     pub metric: Option<String>,
     /// From (RFC 3339), inclusive.
     pub from: Option<DateTime<Utc>>,
@@ -171,6 +174,60 @@ pub async fn by_area(
     let items: Vec<Value> = figures
         .into_iter()
         .map(|f| json!({"area": f.key, "value": shown(metric, f.value)}))
+        .collect();
+    Ok(Json(
+        json!({"metric": p.metric.as_deref().unwrap_or("units_sold"), "items": items}),
+    ))
+}
+
+/// Units sold, clicks, revenue or units in stock per category.
+#[utoipa::path(get, path = "/analytics/by-category", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "figures per category"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn by_category(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    by_dimension(&state, &user, query, Dimension::Category).await
+}
+
+/// Units sold, clicks, revenue or units in stock per brand.
+#[utoipa::path(get, path = "/analytics/by-brand", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
+    responses((status = 200, description = "figures per brand"), (status = 403, body = atlantic_command_api::http::Problem)))]
+pub async fn by_brand(
+    State(state): State<QueryState>,
+    user: AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Answer {
+    by_dimension(&state, &user, query, Dimension::Brand).await
+}
+
+async fn by_dimension(
+    state: &QueryState,
+    user: &AuthUser,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+    dimension: Dimension,
+) -> Answer {
+    let p = params(user, query)?;
+    let metric = match p.metric.as_deref() {
+        Some("inventory") => None,
+        None | Some("clicks" | "units_sold" | "revenue") => Some(metric(&p)?),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "metric",
+                "use clicks, units_sold, revenue or inventory",
+            ))
+        }
+    };
+    let figures =
+        analytics::by_dimension(&state.analytics, metric, window(&p)?, dimension).await?;
+    let key = dimension.column();
+    let items: Vec<Value> = figures
+        .into_iter()
+        .map(|f| {
+            let value = metric.map_or(json!(f.value), |m| shown(m, f.value));
+            json!({key: f.key, "value": value})
+        })
         .collect();
     Ok(Json(
         json!({"metric": p.metric.as_deref().unwrap_or("units_sold"), "items": items}),
