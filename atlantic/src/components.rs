@@ -200,7 +200,12 @@ pub async fn run(
         let projection = MeiliProjection::connect(&meili.url, meili.key.as_deref(), &index).await?;
         let key = pause_key(projection.name(), &index);
         let projection = Pausable::new(Arc::new(projection), state.pool.clone(), key);
-        let runner = ProjectorRunner::new(js.clone(), Arc::new(projection), state.metrics.clone());
+        let runner = ProjectorRunner::new(
+            js.clone(),
+            state.pool.clone(),
+            Arc::new(projection),
+            state.metrics.clone(),
+        );
         let stop = shutdown.clone();
         tasks.spawn(async move {
             runner.run(stop).await;
@@ -223,7 +228,12 @@ pub async fn run(
             )),
             ProjectionName::All => continue,
         };
-        let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());
+        let runner = ProjectorRunner::new(
+            js.clone(),
+            state.pool.clone(),
+            projection,
+            state.metrics.clone(),
+        );
         let stop = shutdown.clone();
         tasks.spawn(async move {
             runner.run(stop).await;

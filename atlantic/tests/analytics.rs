@@ -362,7 +362,7 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
         .apply(&events)
         .await
         .unwrap();
-    ClicksProjection::new(analytics)
+    ClicksProjection::new(analytics.clone())
         .apply(&clicks)
         .await
         .unwrap();
@@ -405,13 +405,51 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
         &analytics_get(&app, &admin, "/analytics/by-category?metric=inventory").await,
         "category",
     );
-    let level = |p: usize| levels[&products[p].to_string()] as f64;
+    let level = |p: usize| 100.0 - units.get(&products[p].to_string()).unwrap_or(&0.0);
     assert_eq!(
         stock_by_category,
         BTreeMap::from([
             ("laptops".to_string(), level(0) + level(1)),
             ("tablets".to_string(), level(2)),
         ])
+    );
+
+    // A later brand change; then the earlier one delivered again, alone.
+    let rebranded = app
+        .patch(
+            &format!("/products/{}", products[2]),
+            Some(&seller.token),
+            json!({"brand": "Zenith Pro"}),
+        )
+        .await;
+    assert_eq!(rebranded.status(), StatusCode::ACCEPTED);
+    let brand_of_third = || async {
+        analytics
+            .client()
+            .query("SELECT brand FROM products FINAL WHERE product_id = ?")
+            .bind(products[2].to_string())
+            .fetch_one::<String>()
+            .await
+            .unwrap()
+    };
+    eventually(Duration::from_secs(30), "the new brand", || async {
+        (brand_of_third().await == "Zenith Pro").then_some(())
+    })
+    .await;
+    let earlier: Vec<Envelope> = events
+        .iter()
+        .filter(|e| e.aggregate_id == products[2].to_string() && e.body["brand"] == "Zenith")
+        .cloned()
+        .collect();
+    assert_eq!(earlier.len(), 1);
+    AnalyticsProjection::new(analytics.clone())
+        .apply(&earlier)
+        .await
+        .unwrap();
+    assert_eq!(
+        brand_of_third().await,
+        "Zenith Pro",
+        "an earlier event delivered again changes nothing"
     );
     let customer = app.customer().await;
     let query = app.query.as_ref().unwrap();

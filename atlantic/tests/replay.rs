@@ -7,7 +7,7 @@ use atlantic_projections::analytics::{Analytics, InventoryRow};
 use atlantic_projections::replay::{self, ORDER_VIEWS, SEARCH};
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,13 +109,35 @@ async fn analytics_converged(env: &TestEnv, analytics: &Analytics) {
     .await;
 }
 
+/// Each product's last name, in the store and in search.
+async fn names(env: &TestEnv) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let store: Vec<(String, String)> = sqlx::query_as(
+        "SELECT aggregate_id, \
+                (array_agg(payload -> event_type ->> 'name' ORDER BY sequence DESC) \
+                   FILTER (WHERE payload -> event_type ? 'name'))[1] \
+         FROM events WHERE aggregate_type = 'Product' GROUP BY aggregate_id",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let search: Vec<(String, String)> =
+        sqlx::query_as("SELECT product_id::text, name FROM search_products")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    (store.into_iter().collect(), search.into_iter().collect())
+}
+
 async fn converged(env: &TestEnv) {
     eventually(
         Duration::from_secs(90),
         "the read models to equal the event store",
         || async {
             let (store, views) = order_events(env).await;
-            (products_in_store(env).await == products_in_search(env).await && store == views)
+            let (named, shown) = names(env).await;
+            (products_in_store(env).await == products_in_search(env).await
+                && store == views
+                && named == shown)
                 .then_some(())
         },
     )
@@ -124,21 +146,30 @@ async fn converged(env: &TestEnv) {
 
 async fn write(api: &Api, seller: &Shopper, customer: &Shopper, products: &[Uuid], i: usize) {
     let product = products[i % products.len()];
-    let (path, token, body) = if i.is_multiple_of(10) {
-        let order = json!({"items": [{"productId": product, "quantity": 1}], "shippingAddress": address(), "payment": {"token": "tok_visa"}});
-        ("/orders".to_string(), &customer.token, order)
-    } else {
-        (
+    let (method, path, token, body) = match i % 10 {
+        0 => {
+            let order = json!({"items": [{"productId": product, "quantity": 1}], "shippingAddress": address(), "payment": {"token": "tok_visa"}});
+            (Method::POST, "/orders".to_string(), &customer.token, order)
+        }
+        // A partial update: only the name.
+        5 => (
+            Method::PATCH,
+            format!("/products/{product}"),
+            &seller.token,
+            json!({"name": format!("Laptop {i}")}),
+        ),
+        _ => (
+            Method::POST,
             format!("/products/{product}/inventory"),
             &seller.token,
             json!({"adjust": 2}),
-        )
+        ),
     };
     // A killed server drops requests; send again until one is answered.
     loop {
         let sent = api
             .http
-            .post(api.url(&path))
+            .request(method.clone(), api.url(&path))
             .bearer_auth(token)
             .json(&body)
             .timeout(Duration::from_secs(10))

@@ -22,7 +22,7 @@ use atlantic_domain::integration::to_integration_event;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Executor, PgPool};
+use sqlx::{Connection, Executor, PgPool};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -343,16 +343,15 @@ async fn paused<T>(
     key: &str,
     work: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let mut lock = pool.acquire().await?;
+    // A connection of its own: closing it (or losing it) releases the lock,
+    // whatever happens to `work`.
+    let mut lock = pool.acquire().await?.detach();
     sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
         .bind(key)
-        .execute(&mut *lock)
+        .execute(&mut lock)
         .await?;
     let outcome = work.await;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
-        .bind(key)
-        .execute(&mut *lock)
-        .await?;
+    lock.close().await?;
     outcome
 }
 
@@ -378,9 +377,11 @@ pub async fn replay_analytics(
     let reached = run.apply_from(&projection, Position::default()).await?;
     paused(pool, &pause_key("analytics", live.database()), async {
         run.apply_from(&projection, reached).await?;
-        live.replace_event_tables(rebuilt).await
+        live.replace_event_tables(&rebuilt).await
     })
     .await?;
+    // The replaced tables went to the rebuild's database.
+    rebuilt.drop_database().await?;
     Ok(run.summary())
 }
 
@@ -410,10 +411,11 @@ pub async fn replay_meili(
     let reached = run.apply_from(&rebuilt, Position::default()).await?;
     paused(pool, &pause_key(live.name(), index), async {
         run.apply_from(&rebuilt, reached).await?;
-        live.swap_with(&rebuilt).await?;
-        rebuilt.delete_index().await
+        live.swap_with(&rebuilt).await
     })
     .await?;
+    // After the swap, the rebuild's index holds the replaced documents.
+    rebuilt.delete_index().await?;
     Ok(run.summary())
 }
 

@@ -148,23 +148,23 @@ pub async fn by_dimension(
 ) -> anyhow::Result<Vec<Figure>> {
     let per_product = match metric {
         Some(Metric::Clicks) => format!(
-            "SELECT product_id, toInt64(count()) AS value FROM clicks FINAL \
+            "SELECT product_id, toInt64(count()) AS v FROM clicks FINAL \
              WHERE at >= toDateTime({}) AND at < toDateTime({}) GROUP BY product_id",
             window.from, window.to
         ),
         Some(Metric::UnitsSold) => format!(
-            "SELECT product_id, sum(units) AS value FROM ({}) GROUP BY product_id",
+            "SELECT product_id, sum(units) AS v FROM ({}) GROUP BY product_id",
             sold_lines(window)
         ),
         Some(Metric::Revenue) => format!(
-            "SELECT product_id, sum(revenue_cents) AS value FROM ({}) GROUP BY product_id",
+            "SELECT product_id, sum(revenue_cents) AS v FROM ({}) GROUP BY product_id",
             sold_lines(window)
         ),
-        None => "SELECT product_id, inventory AS value FROM inventory FINAL".to_string(),
+        None => "SELECT product_id, inventory AS v FROM inventory FINAL".to_string(),
     };
     let column = dimension.column();
     let sql = format!(
-        "SELECT if({column} = '', 'unknown', {column}) AS key, toInt64(sum(value)) AS value \
+        "SELECT if({column} = '', 'unknown', {column}) AS key, toInt64(sum(v)) AS value \
          FROM ({per_product}) \
          ANY LEFT JOIN (SELECT product_id, {column} FROM products FINAL) USING product_id \
          GROUP BY key ORDER BY value DESC, key"

@@ -153,7 +153,12 @@ impl TestEnv {
                 Arc::new(ClicksProjection::new(analytics.clone())),
             ];
             for projection in projections {
-                let runner = ProjectorRunner::new(js.clone(), projection, state.metrics.clone());
+                let runner = ProjectorRunner::new(
+                    js.clone(),
+                    state.pool.clone(),
+                    projection,
+                    state.metrics.clone(),
+                );
                 tokio::spawn(runner.run(shutdown.clone()));
             }
             let query_state = QueryState {

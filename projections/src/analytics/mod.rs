@@ -91,10 +91,11 @@ impl Analytics {
     }
 
     /// Moves the event tables of `rebuilt` (another database on the same
-    /// server) in place of these, in one `RENAME` (readers see the old or the
-    /// new tables, never neither), then drops `rebuilt`'s database with the
-    /// replaced tables.
-    pub async fn replace_event_tables(&self, rebuilt: Analytics) -> anyhow::Result<()> {
+    /// server) in place of these, in one `RENAME TABLE` statement; the
+    /// replaced tables go to `rebuilt`'s database as `<table>_replaced`.
+    /// ClickHouse renames the pairs one after the other, so a reader may for
+    /// an instant miss a table and get an error.
+    pub async fn replace_event_tables(&self, rebuilt: &Analytics) -> anyhow::Result<()> {
         let (live, new) = (&self.database, &rebuilt.database);
         let renames: Vec<String> = EVENT_TABLES
             .iter()
@@ -105,11 +106,11 @@ impl Analytics {
             .execute()
             .await
             .context("cannot swap the rebuilt analytics tables in")?;
-        rebuilt.drop_database().await
+        Ok(())
     }
 
     /// Drops this database and its tables.
-    pub async fn drop_database(self) -> anyhow::Result<()> {
+    pub async fn drop_database(&self) -> anyhow::Result<()> {
         self.server
             .query(&format!("DROP DATABASE IF EXISTS `{}`", self.database))
             .execute()

@@ -219,8 +219,7 @@ async fn by_dimension(
             ))
         }
     };
-    let figures =
-        analytics::by_dimension(&state.analytics, metric, window(&p)?, dimension).await?;
+    let figures = analytics::by_dimension(&state.analytics, metric, window(&p)?, dimension).await?;
     let key = dimension.column();
     let items: Vec<Value> = figures
         .into_iter()
