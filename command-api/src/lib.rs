@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bus;
+pub mod carts;
 pub mod db;
 pub mod http;
 pub mod metadata;

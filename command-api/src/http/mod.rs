@@ -1,5 +1,6 @@
 //! The command API's HTTP layer: one router per resource, merged here.
 
+mod cart;
 mod clicks;
 pub mod error;
 pub mod extract;
@@ -17,6 +18,7 @@ pub use sellers::seller_id_of;
 pub use users::register_user;
 
 use crate::bus::CommandBus;
+use crate::carts::CartStore;
 use crate::metrics::Metrics;
 use crate::sessions::SessionStore;
 use atlantic_domain::order::Order;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub orders: Arc<CommandBus<Order>>,
     /// Sessions and rate limits.
     pub sessions: SessionStore,
+    /// Shopping carts.
+    pub carts: CartStore,
     /// NATS, for readiness.
     pub nats: async_nats::Client,
     /// Counters for `/metrics`.
@@ -73,6 +77,7 @@ impl AppState {
             products: Arc::new(CommandBus::new(pool.clone(), Some(100))),
             orders: Arc::new(CommandBus::new(pool.clone(), None)),
             pool,
+            carts: CartStore::new(sessions.connection(), sessions.prefix().to_string()),
             sessions,
             nats,
             metrics,
@@ -154,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sellers::router())
         .merge(products::router())
         .merge(orders::router())
+        .merge(cart::router())
         .merge(clicks::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document at `/openapi.json`.
 
-use super::{clicks, health, orders, products, sellers, sessions, users, AppState};
+use super::{cart, clicks, health, orders, products, sellers, sessions, users, AppState};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         sellers::create, sellers::update,
         products::create, products::update, products::inventory, products::remove,
         orders::place, orders::cancel, orders::deliver, orders::send_back,
+        cart::put_item, cart::remove_item, cart::checkout,
         clicks::track,
         health::health, health::ready, health::metrics,
     ),

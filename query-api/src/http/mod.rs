@@ -1,6 +1,7 @@
 //! The query API's HTTP layer: one router per resource, merged here.
 
 mod analytics;
+mod cart;
 mod health;
 mod me;
 mod openapi;
@@ -26,6 +27,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(orders::router())
         .merge(me::router())
         .merge(sellers::router())
+        .merge(cart::router())
         .merge(analytics::router())
         .merge(health::router())
         .merge(openapi::router())

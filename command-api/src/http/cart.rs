@@ -1,0 +1,160 @@
+//! `PUT /cart/items/{productId}`, `DELETE /cart/items/{productId}`,
+//! `POST /cart/checkout`.
+
+use super::error::ApiError;
+use super::extract::{AuthUser, Body, IdPath};
+use super::orders::{place_order, Payment, PlaceOrderLine};
+use super::AppState;
+use atlantic_domain::order::MAX_LINES;
+use atlantic_domain::user::Address;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The most units of one product a cart holds.
+pub const MAX_QUANTITY: u32 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cart/items/{id}", put(put_item).delete(remove_item))
+        .route("/cart/checkout", post(checkout))
+}
+
+/// How many units of a product the cart holds.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CartQuantity {
+    /// Units, 1 to 1000.
+    pub quantity: u32,
+}
+
+/// What checkout needs besides the cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Checkout {
+    /// Where it goes.
+    #[schema(value_type = Object)]
+    pub shipping_address: Address,
+    /// How it is paid.
+    pub payment: Payment,
+}
+
+/// A line of the cart.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units.
+    pub quantity: u32,
+}
+
+/// The cart's lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartLines {
+    /// By product id.
+    pub items: Vec<CartLine>,
+}
+
+async fn lines(state: &AppState, user: &AuthUser) -> Result<Json<CartLines>, ApiError> {
+    let items = state.carts.items(user.session.user_id).await?;
+    Ok(Json(CartLines {
+        items: items
+            .into_iter()
+            .map(|(product_id, quantity)| CartLine {
+                product_id,
+                quantity,
+            })
+            .collect(),
+    }))
+}
+
+/// Put a product in the cart, or change its quantity (signed in).
+#[utoipa::path(put, path = "/cart/items/{id}", tag = "cart", request_body = CartQuantity,
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CartLines), (status = 404, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn put_item(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(product_id): IdPath<Uuid>,
+    Body(body): Body<CartQuantity>,
+) -> Result<Json<CartLines>, ApiError> {
+    if !(1..=MAX_QUANTITY).contains(&body.quantity) {
+        return Err(ApiError::invalid_field(
+            "quantity",
+            format!("must be 1 to {MAX_QUANTITY}"),
+        ));
+    }
+    let product = state.products.load(&product_id.to_string()).await?;
+    if !product.is_listed() {
+        return Err(ApiError::NotFound(format!("no product {product_id}")));
+    }
+    let items = state.carts.items(user.session.user_id).await?;
+    if !items.contains_key(&product_id) && items.len() >= MAX_LINES {
+        return Err(ApiError::invalid_field(
+            "items",
+            format!("a cart holds at most {MAX_LINES} products"),
+        ));
+    }
+    state
+        .carts
+        .set(user.session.user_id, product_id, body.quantity)
+        .await?;
+    lines(&state, &user).await
+}
+
+/// Take a product out of the cart (signed in).
+#[utoipa::path(delete, path = "/cart/items/{id}", tag = "cart",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CartLines), (status = 401, body = super::Problem)))]
+pub async fn remove_item(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(product_id): IdPath<Uuid>,
+) -> Result<Json<CartLines>, ApiError> {
+    state.carts.remove(user.session.user_id, product_id).await?;
+    lines(&state, &user).await
+}
+
+/// Order what is in the cart, at the catalogue's prices now, and empty it.
+#[utoipa::path(post, path = "/cart/checkout", tag = "cart", request_body = Checkout, security(("bearer" = [])),
+    responses((status = 201, body = super::Accepted), (status = 401, body = super::Problem), (status = 422, body = super::Problem)))]
+pub async fn checkout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Body(body): Body<Checkout>,
+) -> Result<impl IntoResponse, ApiError> {
+    let items: Vec<PlaceOrderLine> = state
+        .carts
+        .items(user.session.user_id)
+        .await?
+        .into_iter()
+        .map(|(product_id, quantity)| PlaceOrderLine {
+            product_id,
+            quantity,
+        })
+        .collect();
+    if items.is_empty() {
+        return Err(ApiError::invalid_field("items", "the cart is empty"));
+    }
+    let accepted = place_order(
+        &state,
+        &user,
+        items,
+        body.shipping_address,
+        body.payment.token,
+    )
+    .await?;
+    state.carts.clear(user.session.user_id).await?;
+    let location = format!("/orders/{}", accepted.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(accepted),
+    ))
+}
