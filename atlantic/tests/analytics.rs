@@ -185,6 +185,14 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
         app.product(&seller, 2.5, 100).await,
         app.product(&seller, 99.99, 100).await,
     ];
+    let nothing_sold = analytics_get(
+        &app,
+        &admin,
+        "/analytics/top-products?metric=units_sold&limit=100",
+    )
+    .await;
+    assert_eq!(nothing_sold["items"], json!([]), "no sales yet");
+
     // The third product is of another brand and category.
     let moved = app
         .patch(

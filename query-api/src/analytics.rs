@@ -232,6 +232,10 @@ pub async fn names(
         product_id: String,
         name: String,
     }
+    // ClickHouse types an empty array literal as Array(Nothing), which `has` refuses.
+    if products.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = analytics
         .client()
         .query("SELECT product_id, name FROM products FINAL WHERE has(?, product_id)")
