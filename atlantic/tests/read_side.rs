@@ -395,3 +395,62 @@ async fn a_seller_shows_its_name_and_product_count() {
         "application/problem+json"
     );
 }
+
+#[tokio::test]
+async fn a_poison_event_is_parked_and_the_projector_goes_on() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_everything(SagaSettings::default()).await;
+    let query = app.query.clone().unwrap();
+    let js = env.nats.jetstream().await;
+    // One message that is not a published event at all, and one that is but
+    // that search cannot apply (no seller).
+    js.publish("events.product.created", "not json".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Atlantic-Aggregate-Type", "Product");
+    headers.insert("Atlantic-Aggregate-Id", Uuid::new_v4().to_string().as_str());
+    headers.insert("Atlantic-Sequence", "1");
+    headers.insert("Atlantic-Position", "1");
+    let body =
+        json!({"event": "product.created", "timestamp": "2026-01-01T00:00:00Z", "name": "Poison"});
+    js.publish_with_headers("events.product.created", headers, body.to_string().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let seller = app.seller().await;
+    let product = app.product(&seller, 9.0, 1).await;
+    eventually(
+        Duration::from_secs(60),
+        "the next product in search",
+        || async {
+            let found = search(&query, "q=laptop").await;
+            (found["hits"][0]["id"] == product.to_string()).then_some(())
+        },
+    )
+    .await;
+
+    let parked: Vec<_> = support::nats::all_messages(&js, "ATLANTIC_DEADLETTER")
+        .await
+        .into_iter()
+        .filter(|m| m.subject.as_str() == "deadletter.projection-search")
+        .collect();
+    assert_eq!(parked.len(), 2, "both poison messages are parked");
+    assert!(parked.iter().all(|m| m
+        .headers
+        .get("Atlantic-Error")
+        .is_some_and(|e| !e.as_str().is_empty())));
+    let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("atlantic_projection_dead_letters_total{projection=\"search\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("atlantic_projection_retries_total{projection=\"search\"} 4"),
+        "the event search could not apply was tried five times: {metrics}"
+    );
+}
