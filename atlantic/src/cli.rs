@@ -86,6 +86,8 @@ enum ReplayName {
     Cache,
     /// Orders, user profiles and sellers.
     OrderViews,
+    /// Ratings and comments.
+    Reviews,
     /// Sales, stock and customers' areas in ClickHouse (clicks stay).
     Analytics,
     /// All of them.
@@ -411,6 +413,7 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
             ReplayName::Search,
             ReplayName::Cache,
             ReplayName::OrderViews,
+            ReplayName::Reviews,
             ReplayName::Analytics,
         ],
         one => vec![one],
@@ -465,6 +468,10 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                     &progress,
                 )
                 .await?
+            }
+            ReplayName::Reviews => {
+                replay::replay_postgres(&state.pool, url, &replay::REVIEWS, args.dry_run, &progress)
+                    .await?
             }
             ReplayName::Cache => {
                 let cache = ProductCache::new(

@@ -8,6 +8,7 @@ use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProj
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::replay::{pause_key, Pausable};
+use atlantic_projections::reviews::Reviews;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::MeiliProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
@@ -28,8 +29,10 @@ pub enum ProjectionName {
     Search,
     /// Product detail documents in Redis.
     Cache,
-    /// Orders, their timelines, and user profiles.
+    /// Orders, their timelines, user profiles and sellers.
     OrderViews,
+    /// Ratings and comments.
+    Reviews,
     /// Sales, stock and customers' areas in ClickHouse.
     Analytics,
     /// Clicks in ClickHouse.
@@ -46,6 +49,7 @@ impl ProjectionName {
                 ProjectionName::Search,
                 ProjectionName::Cache,
                 ProjectionName::OrderViews,
+                ProjectionName::Reviews,
                 ProjectionName::Analytics,
                 ProjectionName::Clicks,
             ],
@@ -217,6 +221,7 @@ pub async fn run(
             ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
             ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
             ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
+            ProjectionName::Reviews => Arc::new(Reviews::new(state.pool.clone())),
             ProjectionName::Analytics => {
                 let analytics = analytics.clone().context("analytics")?;
                 let key = pause_key("analytics", analytics.database());

@@ -6,7 +6,7 @@ mod support;
 use atlantic_domain::order::OrderStatus;
 use atlantic_projections::analytics::{
     Analytics, AnalyticsProjection, ClickRow, ClicksProjection, CustomerRow, InventoryRow,
-    OrderLineRow, OrderStatusRow, ProductRow,
+    OrderLineRow, OrderStatusRow, ProductRow, RatingRow,
 };
 use atlantic_projections::{Envelope, Projection};
 use atlantic_sagas::SagaSettings;
@@ -115,6 +115,18 @@ async fn every_row_struct_matches_its_table() {
         InventoryRow {
             product_id: text("p"),
             inventory: 42,
+            version: 3,
+            at: 1_700_000_003,
+        },
+    )
+    .await;
+    round_trip(
+        &analytics,
+        "ratings",
+        RatingRow {
+            rating_id: text("r"),
+            product_id: text("p"),
+            stars: 4,
             version: 3,
             at: 1_700_000_003,
         },

@@ -6,9 +6,11 @@
 //! id and the entity's fields in camelCase. Secrets (password hashes, payment
 //! tokens) and the order's address never leave the event store.
 
+use crate::comment::CommentEvent;
 use crate::order::{OrderEvent, PaymentStatus, ReservedLine};
 use crate::payment::PaymentEvent;
 use crate::product::ProductEvent;
+use crate::rating::RatingEvent;
 use crate::seller::SellerEvent;
 use crate::user::UserEvent;
 use crate::Money;
@@ -81,6 +83,14 @@ pub fn to_integration_event(
         t if t == crate::seller::Seller::TYPE => {
             let (name, fields) = seller_event(serde_json::from_value(payload)?)?;
             ("seller", name, "sellerId", fields)
+        }
+        t if t == crate::rating::Rating::TYPE => {
+            let (name, fields) = rating_event(serde_json::from_value(payload)?)?;
+            ("rating", name, "ratingId", fields)
+        }
+        t if t == crate::comment::Comment::TYPE => {
+            let (name, fields) = comment_event(serde_json::from_value(payload)?)?;
+            ("comment", name, "commentId", fields)
         }
         t if t == crate::payment::Payment::TYPE => {
             let (name, fields) = payment_event(serde_json::from_value(payload)?)?;
@@ -217,6 +227,55 @@ fn seller_event(
                 fields.insert("contactEmail".into(), json!(email));
             }
             ("updated", fields)
+        }
+    })
+}
+
+fn rating_event(
+    event: RatingEvent,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    let name = match &event {
+        RatingEvent::RatingAdded { .. } => "added",
+        RatingEvent::RatingUpdated { .. } => "updated",
+        RatingEvent::RatingDeleted { .. } => "deleted",
+    };
+    let fields = match event {
+        RatingEvent::RatingAdded {
+            product_id,
+            user_id,
+            stars,
+        }
+        | RatingEvent::RatingUpdated {
+            product_id,
+            user_id,
+            stars,
+        } => json!({"productId": product_id, "userId": user_id, "stars": stars}),
+        RatingEvent::RatingDeleted {
+            product_id,
+            user_id,
+        } => json!({"productId": product_id, "userId": user_id}),
+    };
+    Ok((name, fields_of(fields)?))
+}
+
+fn comment_event(
+    event: CommentEvent,
+) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
+    Ok(match event {
+        CommentEvent::CommentCreated {
+            product_id,
+            author_id,
+            text,
+        } => (
+            "created",
+            fields_of(json!({"productId": product_id, "authorId": author_id, "text": text}))?,
+        ),
+        CommentEvent::CommentUpdated { product_id, text } => (
+            "updated",
+            fields_of(json!({"productId": product_id, "text": text}))?,
+        ),
+        CommentEvent::CommentDeleted { product_id } => {
+            ("deleted", fields_of(json!({"productId": product_id}))?)
         }
     })
 }

@@ -1,4 +1,5 @@
-//! Atlantic's domain: the aggregates (`User`, `Seller`, `Product`, `Order`), their
+//! Atlantic's domain: the aggregates (`User`, `Seller`, `Product`, `Order`,
+//! `Payment`, `Rating`, `Comment`), their
 //! commands, events and errors, the values that carry rules (`Email`, `Money`,
 //! `Quantity`), and the integration-event contract published on NATS.
 //!
@@ -6,12 +7,14 @@
 //! (a clock, a catalogue price, a password hash) arrives inside its commands.
 
 pub mod actor;
+pub mod comment;
 pub mod error_kind;
 pub mod integration;
 pub mod money;
 pub mod order;
 pub mod payment;
 pub mod product;
+pub mod rating;
 pub mod seller;
 pub mod text;
 pub mod user;

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod envelope;
 pub mod order_views;
 pub mod replay;
+pub mod reviews;
 pub mod runtime;
 pub mod search;
 pub mod search_meili;

@@ -420,7 +420,7 @@ pub async fn replay_meili(
 }
 
 /// The aggregates whose events the analytics read.
-const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User"];
+const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User", "Rating"];
 
 /// Replays product events into the cache in place (writes are newer-only).
 pub async fn replay_in_place(
@@ -452,6 +452,18 @@ pub const SEARCH: PostgresReadModel = PostgresReadModel {
     tables: &["search_products", "search_terms"],
     aggregate_types: &["Product"],
     make: search_projection,
+};
+
+fn reviews_projection(pool: PgPool) -> Arc<dyn Projection> {
+    Arc::new(crate::reviews::Reviews::new(pool))
+}
+
+/// Ratings and comments.
+pub const REVIEWS: PostgresReadModel = PostgresReadModel {
+    name: "reviews",
+    tables: &["product_ratings", "product_comments"],
+    aggregate_types: &["Rating", "Comment"],
+    make: reviews_projection,
 };
 
 /// Order views, user profiles and sellers.

@@ -49,6 +49,8 @@ pub enum Metric {
     UnitsSold,
     /// Revenue of shipped or delivered orders, in cents.
     Revenue,
+    /// Customers' average stars, times 100 (per product only).
+    Rating,
 }
 
 /// A product field that figures are grouped by.
@@ -109,6 +111,12 @@ pub async fn top_products(
             "SELECT product_id AS key, sum(revenue_cents) AS value FROM ({}) GROUP BY key ORDER BY value DESC, key LIMIT {limit}",
             sold_lines(window)
         ),
+        Metric::Rating => format!(
+            "SELECT product_id AS key, toInt64(round(avg(stars) * 100)) AS value FROM ratings FINAL \
+             WHERE stars > 0 AND at >= toDateTime({}) AND at < toDateTime({}) \
+             GROUP BY key ORDER BY value DESC, key LIMIT {limit}",
+            window.from, window.to
+        ),
     };
     Ok(analytics.client().query(&sql).fetch_all::<Figure>().await?)
 }
@@ -125,6 +133,7 @@ pub async fn by_area(
              WHERE at >= toDateTime({}) AND at < toDateTime({}) GROUP BY key ORDER BY value DESC, key",
             window.from, window.to
         ),
+        Metric::Rating => anyhow::bail!("ratings are ranked per product only"),
         Metric::UnitsSold | Metric::Revenue => {
             let column = if metric == Metric::UnitsSold { "units" } else { "revenue_cents" };
             format!(
@@ -160,6 +169,7 @@ pub async fn by_dimension(
             "SELECT product_id, sum(revenue_cents) AS v FROM ({}) GROUP BY product_id",
             sold_lines(window)
         ),
+        Some(Metric::Rating) => anyhow::bail!("ratings are ranked per product only"),
         None => "SELECT product_id, inventory AS v FROM inventory FINAL".to_string(),
     };
     let column = dimension.column();

@@ -14,6 +14,7 @@ use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProj
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::replay::{pause_key, Pausable};
+use atlantic_projections::reviews::Reviews;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
 use atlantic_query_api::search::PostgresSearch;
@@ -145,6 +146,7 @@ impl TestEnv {
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
+                Arc::new(Reviews::new(state.pool.clone())),
                 Arc::new(Pausable::new(
                     Arc::new(AnalyticsProjection::new(analytics.clone())),
                     state.pool.clone(),

@@ -9,6 +9,7 @@ mod idempotency;
 mod openapi;
 mod orders;
 mod products;
+mod reviews;
 mod sellers;
 mod sessions;
 mod users;
@@ -21,8 +22,10 @@ use crate::bus::CommandBus;
 use crate::carts::CartStore;
 use crate::metrics::Metrics;
 use crate::sessions::SessionStore;
+use atlantic_domain::comment::Comment;
 use atlantic_domain::order::Order;
 use atlantic_domain::product::Product;
+use atlantic_domain::rating::Rating;
 use atlantic_domain::seller::Seller;
 use atlantic_domain::user::User;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -53,6 +56,10 @@ pub struct AppState {
     pub products: Arc<CommandBus<Product>>,
     /// Orders.
     pub orders: Arc<CommandBus<Order>>,
+    /// Ratings.
+    pub ratings: Arc<CommandBus<Rating>>,
+    /// Comments.
+    pub comments: Arc<CommandBus<Comment>>,
     /// Sessions and rate limits.
     pub sessions: SessionStore,
     /// Shopping carts.
@@ -76,6 +83,8 @@ impl AppState {
             sellers: Arc::new(CommandBus::new(pool.clone(), None)),
             products: Arc::new(CommandBus::new(pool.clone(), Some(100))),
             orders: Arc::new(CommandBus::new(pool.clone(), None)),
+            ratings: Arc::new(CommandBus::new(pool.clone(), None)),
+            comments: Arc::new(CommandBus::new(pool.clone(), None)),
             pool,
             carts: CartStore::new(sessions.connection(), sessions.prefix().to_string()),
             sessions,
@@ -160,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(products::router())
         .merge(orders::router())
         .merge(cart::router())
+        .merge(reviews::router())
         .merge(clicks::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document at `/openapi.json`.
 
-use super::{cart, clicks, health, orders, products, sellers, sessions, users, AppState};
+use super::{cart, clicks, health, orders, products, reviews, sellers, sessions, users, AppState};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         products::create, products::update, products::inventory, products::remove,
         orders::place, orders::cancel, orders::deliver, orders::send_back,
         cart::put_item, cart::remove_item, cart::checkout,
+        reviews::rate, reviews::withdraw, reviews::comment, reviews::edit, reviews::remove,
         clicks::track,
         health::health, health::ready, health::metrics,
     ),

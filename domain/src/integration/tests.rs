@@ -172,3 +172,45 @@ fn other_contexts_use_dotted_names_and_hide_secrets() {
 
     assert!(to_integration_event("Nope", "x", Value::Null, at()).is_err());
 }
+
+#[test]
+fn ratings_and_comments_are_published_with_their_product() {
+    let rated = crate::rating::RatingEvent::RatingUpdated {
+        product_id: Uuid::from_u128(1),
+        user_id: Uuid::from_u128(2),
+        stars: 4,
+    };
+    let published =
+        to_integration_event("Rating", "r1", serde_json::to_value(rated).unwrap(), at()).unwrap();
+    assert_eq!(published.subject, "events.rating.updated");
+    assert_eq!(
+        keys(&published.body),
+        [
+            "event",
+            "timestamp",
+            "ratingId",
+            "productId",
+            "userId",
+            "stars"
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    );
+    assert_eq!(published.body["event"], "rating.updated");
+    assert_eq!(published.body["stars"], 4);
+
+    let removed = crate::comment::CommentEvent::CommentDeleted {
+        product_id: Uuid::from_u128(1),
+    };
+    let published = to_integration_event(
+        "Comment",
+        "c1",
+        serde_json::to_value(removed).unwrap(),
+        at(),
+    )
+    .unwrap();
+    assert_eq!(published.subject, "events.comment.deleted");
+    assert_eq!(published.body["commentId"], "c1");
+    assert_eq!(published.body["productId"], Uuid::from_u128(1).to_string());
+}

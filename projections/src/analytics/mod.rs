@@ -1,31 +1,35 @@
-//! Analytics in ClickHouse: clicks, units sold and revenue, inventory levels,
-//! by product, category, brand and area. Rows are keyed so a redelivered event
+//! Analytics in ClickHouse: clicks, units sold and revenue, inventory levels
+//! and customers' ratings, by product, category, brand and area. Rows are keyed so a redelivered event
 //! replaces its own row (ReplacingMergeTree, read with FINAL).
 
 mod projection;
 mod rows;
 
 pub use projection::{AnalyticsProjection, ClicksProjection};
-pub use rows::{ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow};
+pub use rows::{
+    ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow, RatingRow,
+};
 
 use anyhow::Context;
 
 /// The DDL in `migrations/clickhouse`, in order.
-const MIGRATIONS: [&str; 1] = [include_str!(
-    "../../../migrations/clickhouse/0001_analytics.sql"
-)];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../../migrations/clickhouse/0001_analytics.sql"),
+    include_str!("../../../migrations/clickhouse/0002_ratings.sql"),
+];
 
 /// Statuses in which an order's lines count as sold.
 pub const SOLD: &str = "('Shipped', 'Delivered')";
 
 /// The tables built from the events table, which a replay rebuilds. Clicks
 /// are not in the events table: their table stays as it is.
-pub const EVENT_TABLES: [&str; 5] = [
+pub const EVENT_TABLES: [&str; 6] = [
     "order_lines",
     "order_status",
     "products",
     "inventory",
     "customers",
+    "ratings",
 ];
 
 /// A ClickHouse client on Atlantic's analytics database.

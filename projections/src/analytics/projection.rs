@@ -1,7 +1,9 @@
 //! The analytics projectors: domain events and clicks into ClickHouse, in
 //! batches of one INSERT per table.
 
-use super::rows::{ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow};
+use super::rows::{
+    ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow, RatingRow,
+};
 use super::Analytics;
 use crate::order_views::status_after;
 use crate::{Envelope, Projection};
@@ -11,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Orders, products and customers into ClickHouse.
+/// Orders, products, customers and ratings into ClickHouse.
 pub struct AnalyticsProjection {
     analytics: Analytics,
 }
@@ -66,6 +68,7 @@ struct Batch {
     products: HashMap<String, ProductRow>,
     inventory: Vec<InventoryRow>,
     customers: Vec<CustomerRow>,
+    ratings: Vec<RatingRow>,
 }
 
 impl AnalyticsProjection {
@@ -160,6 +163,13 @@ impl AnalyticsProjection {
                     });
                 }
             }
+            "Rating" => batch.ratings.push(RatingRow {
+                rating_id: id,
+                product_id: body["productId"].as_str().unwrap_or_default().to_string(),
+                stars: body["stars"].as_i64().unwrap_or(0),
+                version: event.sequence,
+                at,
+            }),
             "User" => {
                 if let Some(area) = body["address"]["region"].as_str() {
                     batch.customers.push(CustomerRow {
@@ -186,6 +196,7 @@ impl Projection for AnalyticsProjection {
             "events.order.>".into(),
             "events.product.>".into(),
             "events.user.>".into(),
+            "events.rating.>".into(),
         ]
     }
 
@@ -200,6 +211,7 @@ impl Projection for AnalyticsProjection {
         insert(&self.analytics, "products", &products).await?;
         insert(&self.analytics, "inventory", &batch.inventory).await?;
         insert(&self.analytics, "customers", &batch.customers).await?;
+        insert(&self.analytics, "ratings", &batch.ratings).await?;
         Ok(())
     }
 }

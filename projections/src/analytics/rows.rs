@@ -60,3 +60,14 @@ pub struct CustomerRow {
     pub area: String,
     pub version: i64,
 }
+
+/// `ratings`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct RatingRow {
+    pub rating_id: String,
+    pub product_id: String,
+    /// 1 to 5; 0 once withdrawn.
+    pub stars: i64,
+    pub version: i64,
+    pub at: u32,
+}

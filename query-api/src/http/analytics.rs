@@ -83,7 +83,7 @@ fn metric(p: &AnalyticsParams) -> Result<Metric, ApiError> {
 
 fn shown(metric: Metric, value: i64) -> Value {
     match metric {
-        Metric::Revenue => json!(value as f64 / 100.0),
+        Metric::Revenue | Metric::Rating => json!(value as f64 / 100.0),
         _ => json!(value),
     }
 }
@@ -105,21 +105,10 @@ pub async fn top_products(
 ) -> Answer {
     let p = params(&user, query)?;
     let limit = limit(&p)?;
-    if p.metric.as_deref() == Some("rating") {
-        let rows: Vec<(uuid::Uuid, String, f64)> = sqlx::query_as(
-            "SELECT product_id, name, rating::float8 FROM search_products WHERE rating IS NOT NULL \
-             ORDER BY rating DESC, product_id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&state.pool)
-        .await?;
-        let items: Vec<Value> = rows
-            .into_iter()
-            .map(|(id, name, rating)| json!({"productId": id, "name": name, "value": rating}))
-            .collect();
-        return Ok(Json(json!({"metric": "rating", "items": items})));
-    }
-    let metric = metric(&p)?;
+    let metric = match p.metric.as_deref() {
+        Some("rating") => Metric::Rating,
+        _ => metric(&p)?,
+    };
     let figures = analytics::top_products(&state.analytics, metric, window(&p)?, limit).await?;
     let ids: Vec<String> = figures.iter().map(|f| f.key.clone()).collect();
     let names = analytics::names(&state.analytics, &ids).await?;

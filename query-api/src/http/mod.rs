@@ -7,6 +7,7 @@ mod me;
 mod openapi;
 mod orders;
 mod products;
+mod reviews;
 mod sellers;
 
 use crate::QueryState;
@@ -28,6 +29,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(me::router())
         .merge(sellers::router())
         .merge(cart::router())
+        .merge(reviews::router())
         .merge(analytics::router())
         .merge(health::router())
         .merge(openapi::router())

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document at `/openapi.json`.
 
-use super::{analytics, cart, health, me, orders, products, sellers};
+use super::{analytics, cart, health, me, orders, products, reviews, sellers};
 use crate::QueryState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Atlantic query API", description = "Reads of the shop's read models. Errors are RFC 9457 problem+json."),
-    paths(products::search, products::detail, orders::order, me::me, me::my_orders, sellers::seller, cart::cart, analytics::top_products, analytics::sales, analytics::by_area, analytics::by_category, analytics::by_brand, analytics::inventory, health::health, health::ready, health::metrics),
+    paths(products::search, products::detail, reviews::comments, orders::order, me::me, me::my_orders, sellers::seller, cart::cart, analytics::top_products, analytics::sales, analytics::by_area, analytics::by_category, analytics::by_brand, analytics::inventory, health::health, health::ready, health::metrics),
     modifiers(&BearerAuth)
 )]
 struct QueryApiDoc;

@@ -96,8 +96,8 @@ pub async fn search(
     Ok(Json(state.search.search(&query).await?))
 }
 
-/// A product's details, from the cache; a miss reads the search read model and
-/// fills the cache.
+/// A product's details, from the cache (a miss reads the search read model and
+/// fills the cache), with its customers' rating average and count.
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Uuid, Path)),
     responses((status = 200, description = "the product"), (status = 404, body = atlantic_command_api::http::Problem)))]
 pub async fn detail(
@@ -135,9 +135,19 @@ pub async fn detail(
     if document["deleted"] == Value::Bool(true) {
         return Err(ApiError::NotFound("no such product".into()));
     }
+    // Customers' ratings change without a product event: read beside the cache.
+    let (count, average): (i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), avg(stars)::float8 FROM product_ratings \
+         WHERE product_id = $1 AND stars IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(&state.pool)
+    .await?;
     let mut document = document;
     if let Some(fields) = document.as_object_mut() {
         fields.remove("version");
+        fields.insert("ratingAverage".into(), json!(average));
+        fields.insert("ratingCount".into(), json!(count));
     }
     Ok(Json(document))
 }

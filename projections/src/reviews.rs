@@ -1,0 +1,110 @@
+//! Ratings and comments in Postgres (`product_ratings`, `product_comments`),
+//! for a product's rating summary and its comments.
+
+use crate::{Envelope, Projection};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// Ratings and comments.
+pub struct Reviews {
+    pool: PgPool,
+}
+
+impl Reviews {
+    /// The projection over the read-model tables in `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Reviews { pool }
+    }
+}
+
+fn uuid_field(event: &Envelope, field: &str) -> anyhow::Result<Uuid> {
+    let value = event.body[field].as_str().unwrap_or_default();
+    Uuid::parse_str(value).map_err(|e| anyhow::anyhow!("bad {field} {value:?}: {e}"))
+}
+
+async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
+    let stars = match event.name() {
+        "added" | "updated" => Some(
+            event.body["stars"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("a rating without stars"))?,
+        ),
+        "deleted" => None,
+        _ => return Ok(()),
+    };
+    sqlx::query(
+        "INSERT INTO product_ratings (rating_id, product_id, user_id, stars, version) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (rating_id) DO UPDATE SET stars = excluded.stars, version = excluded.version \
+         WHERE product_ratings.version < excluded.version",
+    )
+    .bind(Uuid::parse_str(&event.aggregate_id)?)
+    .bind(uuid_field(event, "productId")?)
+    .bind(uuid_field(event, "userId")?)
+    .bind(stars.map(|s| s as i16))
+    .bind(event.sequence)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn apply_comment(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
+    let comment_id = Uuid::parse_str(&event.aggregate_id)?;
+    let at = event.timestamp();
+    match event.name() {
+        "created" => {
+            sqlx::query(
+                "INSERT INTO product_comments (comment_id, product_id, author_id, text, created_at, updated_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(comment_id)
+            .bind(uuid_field(event, "productId")?)
+            .bind(uuid_field(event, "authorId")?)
+            .bind(event.body["text"].as_str().unwrap_or_default())
+            .bind(at)
+            .bind(event.sequence)
+            .execute(&mut **tx)
+            .await?;
+        }
+        "updated" | "deleted" => {
+            sqlx::query(
+                "UPDATE product_comments SET text = coalesce($2, text), deleted = deleted OR $3, \
+                        updated_at = $4, version = $5 \
+                 WHERE comment_id = $1 AND version < $5",
+            )
+            .bind(comment_id)
+            .bind(event.body["text"].as_str())
+            .bind(event.name() == "deleted")
+            .bind(at)
+            .bind(event.sequence)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Projection for Reviews {
+    fn name(&self) -> &'static str {
+        "reviews"
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        vec!["events.rating.>".into(), "events.comment.>".into()]
+    }
+
+    async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
+        for event in events {
+            match event.aggregate_type.as_str() {
+                "Rating" => apply_rating(&mut tx, event).await?,
+                "Comment" => apply_comment(&mut tx, event).await?,
+                _ => {}
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
