@@ -150,7 +150,23 @@ async fn a_cart_fills_shows_current_prices_and_checks_out_into_an_order() {
     assert_eq!(emptied["items"], json!([]));
     assert_eq!(emptied["total"], 0.0);
     let again = app
-        .post("/cart/checkout", Some(&customer.token), checkout)
+        .post("/cart/checkout", Some(&customer.token), checkout.clone())
         .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Two checkouts of one cart at once: one order.
+    assert_eq!(
+        put(&app, Some(&customer), bag, 1).await.status(),
+        StatusCode::OK
+    );
+    let (first, second) = tokio::join!(
+        app.post("/cart/checkout", Some(&customer.token), checkout.clone()),
+        app.post("/cart/checkout", Some(&customer.token), checkout),
+    );
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY]
+    );
 }

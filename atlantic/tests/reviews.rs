@@ -91,6 +91,15 @@ async fn ratings_reach_the_product_the_stream_and_the_analytics() {
     let mine = format!("/products/{product}/ratings/mine");
     assert_eq!(delete(&app, &bob, &mine).await, StatusCode::ACCEPTED);
     assert_eq!(delete(&app, &bob, &mine).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        delete(
+            &app,
+            &bob,
+            &format!("/products/{}/ratings/mine", Uuid::new_v4())
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
     eventually(Duration::from_secs(30), "one rating of 5", || async {
         let shown = read(&app, &detail, None).await;
         (shown["ratingCount"] == 1 && shown["ratingAverage"] == 5.0).then_some(())
@@ -208,6 +217,7 @@ async fn comments_are_listed_newest_first_and_only_their_author_or_an_admin_chan
     assert_eq!(shown["items"][1]["authorId"], ann.id.to_string());
 
     let path = format!("/comments/{first}");
+    assert_eq!(delete(&app, &bob, &path).await, StatusCode::FORBIDDEN);
     assert_eq!(delete(&app, &admin, &path).await, StatusCode::ACCEPTED);
     let gone = app
         .patch(&path, Some(&ann.token), json!({"text": "Back"}))
@@ -220,4 +230,12 @@ async fn comments_are_listed_newest_first_and_only_their_author_or_an_admin_chan
     .await;
     let paged = read(&app, &format!("{listed}?perPage=1&page=2"), None).await;
     assert_eq!(paged["items"], json!([]));
+    let query = app.query.as_ref().unwrap();
+    let unknown = query
+        .http
+        .get(query.url(&format!("/products/{}/comments", Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

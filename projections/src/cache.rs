@@ -30,6 +30,14 @@ pub struct ProductCache {
 }
 
 impl ProductCache {
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
     /// A cache on `redis` under `prefix`.
     pub fn new(redis: ConnectionManager, prefix: String) -> Self {
         ProductCache { redis, prefix }
@@ -153,6 +161,10 @@ impl Projection for CacheProjection {
 
     fn subjects(&self) -> Vec<String> {
         vec!["events.product.>".into()]
+    }
+
+    async fn reachable(&self) -> anyhow::Result<()> {
+        self.cache.ping().await
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {

@@ -318,6 +318,11 @@ impl Projection for Pausable {
         self.inner.subjects()
     }
 
+    async fn reachable(&self) -> anyhow::Result<()> {
+        crate::runtime::postgres_reachable(&self.pool).await?;
+        self.inner.reachable().await
+    }
+
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut gate = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")

@@ -6,12 +6,13 @@
 //! nothing, and nothing is ever applied out of order.
 
 use crate::Envelope;
+use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams::EVENTS_STREAM;
 use futures::StreamExt;
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,12 @@ use tracing::{error, warn};
 
 /// Events in one batch at most.
 const BATCH: usize = 500;
+
+/// The longest one application of events may take before it counts as failed.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the server keeps a consumer nobody fetches from.
+const INACTIVE_THRESHOLD: Duration = Duration::from_secs(300);
 
 /// A read model fed by events.
 #[async_trait::async_trait]
@@ -37,6 +44,16 @@ pub trait Projection: Send + Sync + 'static {
     /// Applies a batch in stream order. Must be idempotent: a batch may be
     /// delivered again after a crash.
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()>;
+
+    /// Whether the read model's store answers: an event that fails while it
+    /// does not is not parked but tried again from the checkpoint.
+    async fn reachable(&self) -> anyhow::Result<()>;
+}
+
+/// Whether the Postgres behind `pool` answers.
+pub async fn postgres_reachable(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
 }
 
 /// Runs one projection until shutdown: one instance at a time (a Postgres
@@ -103,14 +120,18 @@ impl ProjectorRunner {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        let outcome = self.consume(shutdown).await;
+        let outcome = self.consume(&mut leader, shutdown).await;
         if let Err(error) = leader.close().await {
             warn!(error = %error, "cannot close the projector's lock connection");
         }
         outcome
     }
 
-    async fn consume(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    async fn consume(
+        &self,
+        leader: &mut PgConnection,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let name = self.projection.name();
         let subjects = self.projection.subjects();
         let mut stream = self
@@ -118,23 +139,32 @@ impl ProjectorRunner {
             .get_stream(self.projection.stream())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open stream: {e}"))?;
-        let last = stream
+        let info = stream
             .info()
             .await
-            .map_err(|e| anyhow::anyhow!("cannot read the stream's state: {e}"))?
-            .state
-            .last_sequence;
-        let mut done = checkpoint::load(&self.pool, name).await?;
-        if done > last {
-            // The stream was lost and is being filled again from the store.
+            .map_err(|e| anyhow::anyhow!("cannot read the stream's state: {e}"))?;
+        let (last, first) = (info.state.last_sequence, info.state.first_sequence);
+        let incarnation = info.created.to_string();
+        let mut done = match checkpoint::load(&self.pool, name).await? {
+            Some((done, created)) if created == incarnation && done <= last => done,
+            Some((done, _)) => {
+                // The stream was lost and is being filled again from the store.
+                warn!(
+                    projection = name,
+                    checkpoint = done,
+                    "the stream is not the one of the checkpoint; reading it from the start"
+                );
+                0
+            }
+            None => 0,
+        };
+        if first > done + 1 {
             warn!(
                 projection = name,
                 checkpoint = done,
-                last,
-                "the checkpoint is past the stream's end; starting from the beginning"
+                first,
+                "events before the stream's first were never read here; replay this read model"
             );
-            done = 0;
-            checkpoint::save(&self.pool, name, done).await?;
         }
         // NATS before 2.10 ignores `filter_subjects`; one subject goes in the
         // filter every version knows, several are filtered here.
@@ -144,14 +174,14 @@ impl ProjectorRunner {
         };
         // An ephemeral consumer without acks: order and progress are the
         // checkpoint's, so a restart reads again from there.
-        let consumer: jetstream::consumer::PullConsumer = stream
+        let mut consumer: jetstream::consumer::PullConsumer = stream
             .create_consumer(pull::Config {
                 deliver_policy: DeliverPolicy::ByStartSequence {
                     start_sequence: done + 1,
                 },
                 ack_policy: AckPolicy::None,
                 filter_subject,
-                inactive_threshold: Duration::from_secs(60),
+                inactive_threshold: INACTIVE_THRESHOLD,
                 ..Default::default()
             })
             .await
@@ -159,6 +189,11 @@ impl ProjectorRunner {
         let label = format!("projection=\"{name}\"");
         let mut next_delivery = 1;
         while !shutdown.is_cancelled() {
+            // Still the one instance: the lock lives as long as this connection.
+            sqlx::query("SELECT 1")
+                .execute(&mut *leader)
+                .await
+                .context("lost the connection that holds the projector's lock")?;
             let mut batch = consumer
                 .fetch()
                 .max_messages(BATCH)
@@ -188,28 +223,41 @@ impl ProjectorRunner {
                 })
                 .collect();
             if !mine.is_empty() {
-                self.settle(&mine, &label).await?;
+                self.settle(&mine, &label, shutdown).await?;
             }
             if !messages.is_empty() {
-                checkpoint::save(&self.pool, name, done).await?;
+                checkpoint::save(&self.pool, name, done, &incarnation).await?;
             }
-            let mut info = consumer.clone();
-            if let Ok(info) = info.info().await {
-                self.metrics.set(
-                    "atlantic_projection_lag_events",
-                    &label,
-                    info.num_pending as i64,
-                );
-            }
+            // Also how a consumer the server dropped is noticed.
+            let pending = consumer
+                .info()
+                .await
+                .map_err(|e| anyhow::anyhow!("the consumer is gone: {e}"))?
+                .num_pending;
+            self.metrics
+                .set("atlantic_projection_lag_events", &label, pending as i64);
         }
         Ok(())
     }
 
+    /// Applies `events` once, within [`APPLY_TIMEOUT`].
+    async fn attempt(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        match tokio::time::timeout(APPLY_TIMEOUT, self.projection.apply(events)).await {
+            Ok(outcome) => outcome,
+            Err(_) => anyhow::bail!("applying took longer than {APPLY_TIMEOUT:?}"),
+        }
+    }
+
     /// Applies `events`, trying again with backoff; the last error.
-    async fn apply(&self, events: &[Envelope], label: &str) -> anyhow::Result<()> {
+    async fn apply(
+        &self,
+        events: &[Envelope],
+        label: &str,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let mut attempt = 0;
         loop {
-            match self.projection.apply(events).await {
+            match self.attempt(events).await {
                 Ok(()) => return Ok(()),
                 Err(error) if attempt + 1 >= self.max_attempts => return Err(error),
                 Err(error) => {
@@ -220,7 +268,10 @@ impl ProjectorRunner {
                     );
                     self.metrics
                         .add("atlantic_projection_retries_total", label, 1);
-                    tokio::time::sleep(Duration::from_millis(100 * 4u64.pow(attempt))).await;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => anyhow::bail!("shutting down"),
+                        _ = tokio::time::sleep(Duration::from_millis(100 * 4u64.pow(attempt))) => {}
+                    }
                     attempt += 1;
                 }
             }
@@ -228,13 +279,20 @@ impl ProjectorRunner {
     }
 
     /// Applies a batch in order; when it fails, applies its events one by
-    /// one, in order, each with retries, and parks those that still fail.
-    async fn settle(&self, messages: &[&jetstream::Message], label: &str) -> anyhow::Result<()> {
+    /// one, in order, each with retries. One that still fails is parked when
+    /// the read model's store answers (the event is at fault); otherwise the
+    /// error stops the run, which starts again from the checkpoint.
+    async fn settle(
+        &self,
+        messages: &[&jetstream::Message],
+        label: &str,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let envelopes: Vec<anyhow::Result<Envelope>> =
             messages.iter().map(|m| Envelope::from_message(m)).collect();
         if envelopes.iter().all(Result::is_ok) {
             let all: Vec<Envelope> = envelopes.iter().flatten().cloned().collect();
-            if self.projection.apply(&all).await.is_ok() {
+            if self.attempt(&all).await.is_ok() {
                 self.metrics.add(
                     "atlantic_projection_events_total",
                     label,
@@ -244,16 +302,30 @@ impl ProjectorRunner {
             }
         }
         for (message, envelope) in messages.iter().zip(envelopes) {
-            let outcome = match envelope {
-                Ok(envelope) => self.apply(std::slice::from_ref(&envelope), label).await,
-                Err(error) => Err(error.context("the message is not a published event")),
+            let error = match envelope {
+                Ok(envelope) => {
+                    match self
+                        .apply(std::slice::from_ref(&envelope), label, shutdown)
+                        .await
+                    {
+                        Ok(()) => {
+                            self.metrics
+                                .add("atlantic_projection_events_total", label, 1);
+                            continue;
+                        }
+                        Err(error) => {
+                            if let Err(down) = self.projection.reachable().await {
+                                return Err(error.context(format!(
+                                    "the read model does not answer ({down:#})"
+                                )));
+                            }
+                            error
+                        }
+                    }
+                }
+                Err(error) => error.context("the message is not a published event"),
             };
-            match outcome {
-                Ok(()) => self
-                    .metrics
-                    .add("atlantic_projection_events_total", label, 1),
-                Err(error) => self.park(message, error, label).await?,
-            }
+            self.park(message, error, label).await?;
         }
         Ok(())
     }
@@ -292,25 +364,35 @@ impl ProjectorRunner {
 mod checkpoint {
     use sqlx::PgPool;
 
-    /// The stream sequence of the last message `projection` dealt with.
-    pub async fn load(pool: &PgPool, projection: &str) -> anyhow::Result<u64> {
-        let done: Option<i64> = sqlx::query_scalar(
-            "SELECT stream_sequence FROM projection_checkpoints WHERE projection = $1",
+    /// The stream sequence of the last message `projection` dealt with, and
+    /// the creation time of the stream it counts in.
+    pub async fn load(pool: &PgPool, projection: &str) -> anyhow::Result<Option<(u64, String)>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT stream_sequence, stream_created FROM projection_checkpoints WHERE projection = $1",
         )
         .bind(projection)
         .fetch_optional(pool)
         .await?;
-        Ok(done.unwrap_or(0).max(0) as u64)
+        Ok(row.map(|(done, created)| (done.max(0) as u64, created)))
     }
 
-    /// Records that `projection` dealt with every message up to `done`.
-    pub async fn save(pool: &PgPool, projection: &str, done: u64) -> anyhow::Result<()> {
+    /// Records that `projection` dealt with every message up to `done` of the
+    /// stream created at `created`.
+    pub async fn save(
+        pool: &PgPool,
+        projection: &str,
+        done: u64,
+        created: &str,
+    ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO projection_checkpoints (projection, stream_sequence) VALUES ($1, $2) \
-             ON CONFLICT (projection) DO UPDATE SET stream_sequence = excluded.stream_sequence",
+            "INSERT INTO projection_checkpoints (projection, stream_sequence, stream_created) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (projection) DO UPDATE \
+             SET stream_sequence = excluded.stream_sequence, stream_created = excluded.stream_created",
         )
         .bind(projection)
         .bind(i64::try_from(done)?)
+        .bind(created)
         .execute(pool)
         .await?;
         Ok(())

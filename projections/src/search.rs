@@ -116,6 +116,10 @@ impl Projection for SearchProjection {
         vec!["events.product.>".into()]
     }
 
+    async fn reachable(&self) -> anyhow::Result<()> {
+        crate::runtime::postgres_reachable(&self.pool).await
+    }
+
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
         for event in events {

@@ -246,6 +246,11 @@ impl Projection for MeiliProjection {
         vec!["events.product.>".into()]
     }
 
+    async fn reachable(&self) -> anyhow::Result<()> {
+        self.client.health().await?;
+        Ok(())
+    }
+
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut ids = Vec::new();
         for event in events {

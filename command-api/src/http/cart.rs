@@ -94,17 +94,16 @@ pub async fn put_item(
     if !product.is_listed() {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     }
-    let items = state.carts.items(user.session.user_id).await?;
-    if !items.contains_key(&product_id) && items.len() >= MAX_LINES {
+    let set = state
+        .carts
+        .set(user.session.user_id, product_id, body.quantity, MAX_LINES)
+        .await?;
+    if !set {
         return Err(ApiError::invalid_field(
             "items",
             format!("a cart holds at most {MAX_LINES} products"),
         ));
     }
-    state
-        .carts
-        .set(user.session.user_id, product_id, body.quantity)
-        .await?;
     lines(&state, &user).await
 }
 
@@ -121,7 +120,8 @@ pub async fn remove_item(
     lines(&state, &user).await
 }
 
-/// Order what is in the cart, at the catalogue's prices now, and empty it.
+/// Order what is in the cart, at the catalogue's prices now. The cart is
+/// emptied as its lines are taken; an order that cannot be placed puts them back.
 #[utoipa::path(post, path = "/cart/checkout", tag = "cart", request_body = Checkout, security(("bearer" = [])),
     responses((status = 201, body = super::Accepted), (status = 401, body = super::Problem), (status = 422, body = super::Problem)))]
 pub async fn checkout(
@@ -129,28 +129,32 @@ pub async fn checkout(
     user: AuthUser,
     Body(body): Body<Checkout>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let items: Vec<PlaceOrderLine> = state
-        .carts
-        .items(user.session.user_id)
-        .await?
-        .into_iter()
-        .map(|(product_id, quantity)| PlaceOrderLine {
-            product_id,
-            quantity,
-        })
-        .collect();
-    if items.is_empty() {
+    let taken = state.carts.take(user.session.user_id).await?;
+    if taken.is_empty() {
         return Err(ApiError::invalid_field("items", "the cart is empty"));
     }
-    let accepted = place_order(
+    let items: Vec<PlaceOrderLine> = taken
+        .iter()
+        .map(|(product_id, quantity)| PlaceOrderLine {
+            product_id: *product_id,
+            quantity: *quantity,
+        })
+        .collect();
+    let placed = place_order(
         &state,
         &user,
         items,
         body.shipping_address,
         body.payment.token,
     )
-    .await?;
-    state.carts.clear(user.session.user_id).await?;
+    .await;
+    let accepted = match placed {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            state.carts.restore(user.session.user_id, &taken).await?;
+            return Err(error);
+        }
+    };
     let location = format!("/orders/{}", accepted.id);
     Ok((
         StatusCode::CREATED,

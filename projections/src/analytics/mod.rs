@@ -89,6 +89,12 @@ impl Analytics {
         &self.client
     }
 
+    /// Whether the server answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.server.query("SELECT 1").execute().await?;
+        Ok(())
+    }
+
     /// The database's name.
     pub fn database(&self) -> &str {
         &self.database

@@ -200,6 +200,10 @@ impl Projection for AnalyticsProjection {
         ]
     }
 
+    async fn reachable(&self) -> anyhow::Result<()> {
+        self.analytics.ping().await
+    }
+
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut batch = Batch::default();
         for event in events {
@@ -228,6 +232,10 @@ impl Projection for ClicksProjection {
 
     fn subjects(&self) -> Vec<String> {
         vec!["clicks.>".into()]
+    }
+
+    async fn reachable(&self) -> anyhow::Result<()> {
+        self.analytics.ping().await
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {

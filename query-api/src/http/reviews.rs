@@ -27,9 +27,10 @@ pub fn router() -> Router<QueryState> {
     Router::new().route("/products/{id}/comments", get(comments))
 }
 
-/// A product's comments, newest first.
+/// A product's comments, newest first; 404 for a product not listed (and
+/// without comments).
 #[utoipa::path(get, path = "/products/{id}/comments", tag = "reviews", params(("id" = Uuid, Path), Paging),
-    responses((status = 200, description = "a page of comments"), (status = 422, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "a page of comments"), (status = 404, body = atlantic_command_api::http::Problem), (status = 422, body = atlantic_command_api::http::Problem)))]
 pub async fn comments(
     State(state): State<QueryState>,
     IdPath(product_id): IdPath<Uuid>,
@@ -53,6 +54,17 @@ pub async fn comments(
     .bind(product_id)
     .fetch_one(&state.pool)
     .await?;
+    if total == 0 {
+        let listed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM search_products WHERE product_id = $1)",
+        )
+        .bind(product_id)
+        .fetch_one(&state.pool)
+        .await?;
+        if !listed {
+            return Err(ApiError::NotFound(format!("no product {product_id}")));
+        }
+    }
     let items: Vec<Value> = rows
         .into_iter()
         .map(|c| {
