@@ -221,7 +221,9 @@ pub async fn run(
             ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
             ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
             ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
-            ProjectionName::Reviews => Arc::new(Reviews::new(state.pool.clone())),
+            ProjectionName::Reviews => {
+                Arc::new(Reviews::with_cache(state.pool.clone(), cache.clone()))
+            }
             ProjectionName::Analytics => {
                 let analytics = analytics.clone().context("analytics")?;
                 let key = pause_key("analytics", analytics.database());

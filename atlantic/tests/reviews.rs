@@ -54,6 +54,18 @@ async fn ratings_reach_the_product_the_stream_and_the_analytics() {
     let product = app.product(&seller, 20.0, 5).await;
     let (ann, bob) = (app.customer().await, app.customer().await);
 
+    // Read (and cached) before any rating: the ratings that follow replace it.
+    let detail = format!("/products/{product}");
+    let unrated = eventually(Duration::from_secs(30), "the product", || async {
+        let query = app.query.as_ref()?;
+        let response = query.http.get(query.url(&detail)).send().await.ok()?;
+        (response.status() == StatusCode::OK).then_some(())?;
+        response.json::<Value>().await.ok()
+    })
+    .await;
+    assert_eq!(unrated["ratingCount"], 0);
+    assert_eq!(unrated["ratingAverage"], Value::Null);
+
     assert_eq!(rate(&app, &ann, product, 4).await, StatusCode::ACCEPTED);
     assert_eq!(rate(&app, &bob, product, 2).await, StatusCode::ACCEPTED);
     assert_eq!(rate(&app, &ann, product, 5).await, StatusCode::ACCEPTED);

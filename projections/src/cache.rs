@@ -2,7 +2,8 @@
 //! document per product, refreshed on every product event, written only when
 //! newer than what is there (compare-and-set on the version in a script), so
 //! the projector and the query API's read-through never overwrite a newer
-//! document with an older one.
+//! document with an older one. Beside it, each product's customers' rating
+//! summary, written by the reviews projector.
 
 use crate::{Envelope, Projection};
 use redis::aio::ConnectionManager;
@@ -45,6 +46,45 @@ impl ProductCache {
 
     fn key(&self, product_id: &str) -> String {
         format!("{}product:{}", self.prefix, product_id)
+    }
+
+    fn rating_key(&self, product_id: &str) -> String {
+        format!("{}product-rating:{}", self.prefix, product_id)
+    }
+
+    /// The cached document of `product_id` and its customers' rating summary
+    /// (`{"average", "count"}`), each if cached, in one round trip.
+    pub async fn get_with_rating(
+        &self,
+        product_id: &str,
+    ) -> redis::RedisResult<(Option<Value>, Option<Value>)> {
+        let (doc, rating): (Option<String>, Option<String>) = redis::cmd("MGET")
+            .arg(self.key(product_id))
+            .arg(self.rating_key(product_id))
+            .query_async(&mut self.redis.clone())
+            .await?;
+        let parse = |raw: Option<String>| raw.and_then(|raw| serde_json::from_str(&raw).ok());
+        Ok((parse(doc), parse(rating)))
+    }
+
+    /// Stores the rating summary of `product_id` (the reviews projector, after
+    /// each change; `only_if_missing` for a read-through, so that it cannot
+    /// overwrite a newer summary the projector wrote meanwhile).
+    pub async fn put_rating(
+        &self,
+        product_id: &str,
+        summary: &Value,
+        only_if_missing: bool,
+    ) -> redis::RedisResult<()> {
+        let mut set = redis::cmd("SET");
+        set.arg(self.rating_key(product_id))
+            .arg(summary.to_string());
+        if only_if_missing {
+            set.arg("NX");
+        }
+        set.query_async::<Option<String>>(&mut self.redis.clone())
+            .await?;
+        Ok(())
     }
 
     /// The cached document of `product_id`: `Some(doc)`; a deleted product's

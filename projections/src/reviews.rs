@@ -1,20 +1,45 @@
 //! Ratings and comments in Postgres (`product_ratings`, `product_comments`),
 //! for a product's rating summary and its comments.
 
+use crate::cache::ProductCache;
 use crate::{Envelope, Projection};
+use serde_json::{json, Value};
 use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// Ratings and comments.
 pub struct Reviews {
     pool: PgPool,
+    cache: Option<ProductCache>,
 }
 
 impl Reviews {
     /// The projection over the read-model tables in `pool`.
     pub fn new(pool: PgPool) -> Self {
-        Reviews { pool }
+        Reviews { pool, cache: None }
     }
+
+    /// The projection that also refreshes each rated product's summary in
+    /// `cache`.
+    pub fn with_cache(pool: PgPool, cache: ProductCache) -> Self {
+        Reviews {
+            pool,
+            cache: Some(cache),
+        }
+    }
+}
+
+/// The customers' rating summary of `product_id`: `{"average", "count"}`.
+pub async fn rating_summary(pool: &PgPool, product_id: Uuid) -> anyhow::Result<Value> {
+    let (count, average): (i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), avg(stars)::float8 FROM product_ratings \
+         WHERE product_id = $1 AND stars IS NOT NULL",
+    )
+    .bind(product_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(json!({"average": average, "count": count}))
 }
 
 fn uuid_field(event: &Envelope, field: &str) -> anyhow::Result<Uuid> {
@@ -101,14 +126,28 @@ impl Projection for Reviews {
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
+        let mut rated = BTreeSet::new();
         for event in events {
             match event.aggregate_type.as_str() {
-                "Rating" => apply_rating(&mut tx, event).await?,
+                "Rating" => {
+                    apply_rating(&mut tx, event).await?;
+                    rated.insert(uuid_field(event, "productId")?);
+                }
                 "Comment" => apply_comment(&mut tx, event).await?,
                 _ => {}
             }
         }
         tx.commit().await?;
+        // After the commit: a failure here fails the batch, which is applied
+        // again (changing nothing) and writes the summaries then.
+        if let Some(cache) = &self.cache {
+            for product_id in rated {
+                let summary = rating_summary(&self.pool, product_id).await?;
+                cache
+                    .put_rating(&product_id.to_string(), &summary, false)
+                    .await?;
+            }
+        }
         Ok(())
     }
 }

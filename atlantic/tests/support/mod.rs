@@ -146,7 +146,7 @@ impl TestEnv {
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
-                Arc::new(Reviews::new(state.pool.clone())),
+                Arc::new(Reviews::with_cache(state.pool.clone(), cache.clone())),
                 Arc::new(Pausable::new(
                     Arc::new(AnalyticsProjection::new(analytics.clone())),
                     state.pool.clone(),

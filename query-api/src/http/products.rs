@@ -5,6 +5,7 @@ use crate::search::{SearchQuery, SearchResults, Sort};
 use crate::QueryState;
 use atlantic_command_api::http::extract::IdPath;
 use atlantic_command_api::http::ApiError;
+use atlantic_projections::reviews::rating_summary;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -96,8 +97,8 @@ pub async fn search(
     Ok(Json(state.search.search(&query).await?))
 }
 
-/// A product's details, from the cache (a miss reads the search read model and
-/// fills the cache), with its customers' rating average and count.
+/// A product's details with its customers' rating average and count, both
+/// from the cache (a miss reads the read models and fills the cache).
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Uuid, Path)),
     responses((status = 200, description = "the product"), (status = 404, body = atlantic_command_api::http::Problem)))]
 pub async fn detail(
@@ -105,9 +106,9 @@ pub async fn detail(
     IdPath(id): IdPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let key = id.to_string();
-    let cached = state
+    let (cached, rating) = state
         .cache
-        .get(&key)
+        .get_with_rating(&key)
         .await
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("product cache")))?;
     let document = match cached {
@@ -135,19 +136,23 @@ pub async fn detail(
     if document["deleted"] == Value::Bool(true) {
         return Err(ApiError::NotFound("no such product".into()));
     }
-    // Customers' ratings change without a product event: read beside the cache.
-    let (count, average): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), avg(stars)::float8 FROM product_ratings \
-         WHERE product_id = $1 AND stars IS NOT NULL",
-    )
-    .bind(id)
-    .fetch_one(&state.pool)
-    .await?;
+    let rating = match rating {
+        Some(rating) => rating,
+        None => {
+            let summary = rating_summary(&state.pool, id).await?;
+            state
+                .cache
+                .put_rating(&key, &summary, true)
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("product cache")))?;
+            summary
+        }
+    };
     let mut document = document;
     if let Some(fields) = document.as_object_mut() {
         fields.remove("version");
-        fields.insert("ratingAverage".into(), json!(average));
-        fields.insert("ratingCount".into(), json!(count));
+        fields.insert("ratingAverage".into(), rating["average"].clone());
+        fields.insert("ratingCount".into(), rating["count"].clone());
     }
     Ok(Json(document))
 }
