@@ -328,6 +328,10 @@ async fn product_changes_reach_search_and_the_cache_and_orders_have_views() {
     assert!(openapi["paths"]["/products/search"].is_object());
     let ready: Value = get(&query, "/ready", None).await.json().await.unwrap();
     assert_eq!(ready["status"], "up");
+    assert_eq!(
+        ready["checks"],
+        json!({"postgres": "up", "redis": "up", "clickhouse": "up"})
+    );
     let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
     assert!(
         metrics.contains("atlantic_projection_events_total{projection=\"search\"}"),

@@ -27,8 +27,9 @@ pub async fn health() -> impl IntoResponse {
 pub async fn ready(State(state): State<QueryState>) -> impl IntoResponse {
     let postgres = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
     let redis = state.sessions.ping().await;
+    let clickhouse = state.analytics.ping().await.is_ok();
     let word = |up: bool| if up { "up" } else { "down" };
-    let status = if postgres && redis {
+    let status = if postgres && redis && clickhouse {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -36,7 +37,7 @@ pub async fn ready(State(state): State<QueryState>) -> impl IntoResponse {
     (
         status,
         Json(
-            json!({"status": word(status == StatusCode::OK), "checks": {"postgres": word(postgres), "redis": word(redis)}}),
+            json!({"status": word(status == StatusCode::OK), "checks": {"postgres": word(postgres), "redis": word(redis), "clickhouse": word(clickhouse)}}),
         ),
     )
 }
