@@ -4,7 +4,7 @@
 mod support;
 
 use atlantic_projections::analytics::{Analytics, InventoryRow};
-use atlantic_projections::replay::{self, ORDER_VIEWS, SEARCH};
+use atlantic_projections::replay::{self, ORDER_VIEWS, REVIEWS, SEARCH};
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -128,6 +128,42 @@ async fn names(env: &TestEnv) -> (BTreeMap<String, String>, BTreeMap<String, Str
     (store.into_iter().collect(), search.into_iter().collect())
 }
 
+/// Each rating's stars (none once withdrawn) and the comments, in the store
+/// and in the reviews read model.
+async fn reviews(
+    env: &TestEnv,
+) -> (
+    (BTreeMap<Uuid, Option<i16>>, i64),
+    (BTreeMap<Uuid, Option<i16>>, i64),
+) {
+    let store: Vec<(Uuid, Option<i16>)> = sqlx::query_as(
+        "SELECT DISTINCT ON (aggregate_id) aggregate_id::uuid, (payload -> event_type ->> 'stars')::smallint \
+         FROM events WHERE aggregate_type = 'Rating' ORDER BY aggregate_id, sequence DESC",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let views: Vec<(Uuid, Option<i16>)> =
+        sqlx::query_as("SELECT rating_id, stars FROM product_ratings")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    let comments_in_store: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'Comment' AND event_type = 'CommentCreated'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let comments_in_views: i64 = sqlx::query_scalar("SELECT count(*) FROM product_comments")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    (
+        (store.into_iter().collect(), comments_in_store),
+        (views.into_iter().collect(), comments_in_views),
+    )
+}
+
 async fn converged(env: &TestEnv) {
     eventually(
         Duration::from_secs(90),
@@ -135,9 +171,11 @@ async fn converged(env: &TestEnv) {
         || async {
             let (store, views) = order_events(env).await;
             let (named, shown) = names(env).await;
+            let (reviewed, listed) = reviews(env).await;
             (products_in_store(env).await == products_in_search(env).await
                 && store == views
-                && named == shown)
+                && named == shown
+                && reviewed == listed)
                 .then_some(())
         },
     )
@@ -151,6 +189,18 @@ async fn write(api: &Api, seller: &Shopper, customer: &Shopper, products: &[Uuid
             let order = json!({"items": [{"productId": product, "quantity": 1}], "shippingAddress": address(), "payment": {"token": "tok_visa"}});
             (Method::POST, "/orders".to_string(), &customer.token, order)
         }
+        3 => (
+            Method::POST,
+            format!("/products/{product}/ratings"),
+            &customer.token,
+            json!({"stars": i % 5 + 1}),
+        ),
+        7 => (
+            Method::POST,
+            format!("/products/{product}/comments"),
+            &customer.token,
+            json!({"text": format!("Note {i}")}),
+        ),
         // A partial update: only the name.
         5 => (
             Method::PATCH,
@@ -274,6 +324,9 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
         .await
         .unwrap();
     replay::replay_postgres(&env.pool, &url, &ORDER_VIEWS, false, &|_| {})
+        .await
+        .unwrap();
+    replay::replay_postgres(&env.pool, &url, &REVIEWS, false, &|_| {})
         .await
         .unwrap();
     replay::replay_analytics(&env.pool, &analytics, false, &|_| {})
