@@ -13,6 +13,7 @@ use atlantic_domain::{Email, Role, Text};
 use atlantic_projections::analytics::Analytics;
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::replay;
+use atlantic_projections::reviews;
 use atlantic_sagas::SagaSettings;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -470,8 +471,22 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                 .await?
             }
             ReplayName::Reviews => {
-                replay::replay_postgres(&state.pool, url, &replay::REVIEWS, args.dry_run, &progress)
-                    .await?
+                let summary = replay::replay_postgres(
+                    &state.pool,
+                    url,
+                    &replay::REVIEWS,
+                    args.dry_run,
+                    &progress,
+                )
+                .await?;
+                if !args.dry_run {
+                    let cache = ProductCache::new(
+                        state.sessions.connection(),
+                        state.sessions.prefix().to_string(),
+                    );
+                    reviews::refresh_summaries(&state.pool, &cache).await?;
+                }
+                summary
             }
             ReplayName::Cache => {
                 let cache = ProductCache::new(

@@ -30,6 +30,21 @@ impl Reviews {
     }
 }
 
+/// Writes the rating summary of every rated product to `cache` (after a
+/// replay of this read model); how many.
+pub async fn refresh_summaries(pool: &PgPool, cache: &ProductCache) -> anyhow::Result<usize> {
+    let products: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT product_id FROM product_ratings")
+        .fetch_all(pool)
+        .await?;
+    for product_id in &products {
+        let summary = rating_summary(pool, *product_id).await?;
+        cache
+            .put_rating(&product_id.to_string(), &summary, false)
+            .await?;
+    }
+    Ok(products.len())
+}
+
 /// The customers' rating summary of `product_id`: `{"average", "count"}`.
 pub async fn rating_summary(pool: &PgPool, product_id: Uuid) -> anyhow::Result<Value> {
     let (count, average): (i64, Option<f64>) = sqlx::query_as(
@@ -121,7 +136,11 @@ impl Projection for Reviews {
     }
 
     async fn reachable(&self) -> anyhow::Result<()> {
-        crate::runtime::postgres_reachable(&self.pool).await
+        crate::runtime::postgres_reachable(&self.pool).await?;
+        match &self.cache {
+            Some(cache) => cache.ping().await,
+            None => Ok(()),
+        }
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {

@@ -24,6 +24,12 @@ const BATCH: usize = 500;
 /// The longest one application of events may take before it counts as failed.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// An application of events that did not finish in time: the store is slow or
+/// blocked, not the event at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("applying took longer than {APPLY_TIMEOUT:?}")]
+struct TimedOut;
+
 /// How long the server keeps a consumer nobody fetches from.
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(300);
 
@@ -145,7 +151,7 @@ impl ProjectorRunner {
             .map_err(|e| anyhow::anyhow!("cannot read the stream's state: {e}"))?;
         let (last, first) = (info.state.last_sequence, info.state.first_sequence);
         let incarnation = info.created.to_string();
-        let mut done = match checkpoint::load(&self.pool, name).await? {
+        let done = match checkpoint::load(&self.pool, name).await? {
             Some((done, created)) if created == incarnation && done <= last => done,
             Some((done, _)) => {
                 // The stream was lost and is being filled again from the store.
@@ -186,6 +192,29 @@ impl ProjectorRunner {
             })
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the consumer of {name}: {e}"))?;
+        let outcome = self
+            .read(&mut consumer, leader, done, &incarnation, shutdown)
+            .await;
+        // Best effort: the server would drop it after INACTIVE_THRESHOLD anyway.
+        let consumer_name = consumer.cached_info().name.clone();
+        if let Err(error) = stream.delete_consumer(&consumer_name).await {
+            warn!(projection = name, error = %error, "cannot delete the consumer");
+        }
+        outcome
+    }
+
+    /// Reads and applies until `shutdown`, saving the checkpoint after each
+    /// batch.
+    async fn read(
+        &self,
+        consumer: &mut jetstream::consumer::PullConsumer,
+        leader: &mut PgConnection,
+        mut done: u64,
+        incarnation: &str,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let name = self.projection.name();
+        let subjects = self.projection.subjects();
         let label = format!("projection=\"{name}\"");
         let mut next_delivery = 1;
         while !shutdown.is_cancelled() {
@@ -226,7 +255,7 @@ impl ProjectorRunner {
                 self.settle(&mine, &label, shutdown).await?;
             }
             if !messages.is_empty() {
-                checkpoint::save(&self.pool, name, done, &incarnation).await?;
+                checkpoint::save(&self.pool, name, done, incarnation).await?;
             }
             // Also how a consumer the server dropped is noticed.
             let pending = consumer
@@ -244,7 +273,7 @@ impl ProjectorRunner {
     async fn attempt(&self, events: &[Envelope]) -> anyhow::Result<()> {
         match tokio::time::timeout(APPLY_TIMEOUT, self.projection.apply(events)).await {
             Ok(outcome) => outcome,
-            Err(_) => anyhow::bail!("applying took longer than {APPLY_TIMEOUT:?}"),
+            Err(_) => Err(TimedOut.into()),
         }
     }
 
@@ -313,14 +342,7 @@ impl ProjectorRunner {
                                 .add("atlantic_projection_events_total", label, 1);
                             continue;
                         }
-                        Err(error) => {
-                            if let Err(down) = self.projection.reachable().await {
-                                return Err(error.context(format!(
-                                    "the read model does not answer ({down:#})"
-                                )));
-                            }
-                            error
-                        }
+                        Err(error) => self.blame_the_event(error, shutdown).await?,
                     }
                 }
                 Err(error) => error.context("the message is not a published event"),
@@ -328,6 +350,26 @@ impl ProjectorRunner {
             self.park(message, error, label).await?;
         }
         Ok(())
+    }
+
+    /// `error` back when the event is at fault (it may be parked); an error
+    /// that stops the run when it is not: shutting down, a timeout, or a read
+    /// model whose store does not answer.
+    async fn blame_the_event(
+        &self,
+        error: anyhow::Error,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<anyhow::Error> {
+        if shutdown.is_cancelled() {
+            return Err(error.context("shutting down"));
+        }
+        if error.is::<TimedOut>() {
+            return Err(error);
+        }
+        if let Err(down) = self.projection.reachable().await {
+            return Err(error.context(format!("the read model does not answer ({down:#})")));
+        }
+        Ok(error)
     }
 
     /// Puts a message the projection cannot apply on the dead-letter stream.

@@ -140,21 +140,27 @@ pub async fn checkout(
             quantity: *quantity,
         })
         .collect();
-    let placed = place_order(
-        &state,
-        &user,
-        items,
-        body.shipping_address,
-        body.payment.token,
-    )
-    .await;
-    let accepted = match placed {
-        Ok(accepted) => accepted,
-        Err(error) => {
-            state.carts.restore(user.session.user_id, &taken).await?;
-            return Err(error);
+    // A task of its own: a client that goes away cannot stop it between
+    // taking the cart and placing the order (or putting the cart back).
+    let user_id = user.session.user_id;
+    let accepted = tokio::spawn(async move {
+        let placed = place_order(
+            &state,
+            &user,
+            items,
+            body.shipping_address,
+            body.payment.token,
+        )
+        .await;
+        if placed.is_err() {
+            if let Err(error) = state.carts.restore(user_id, &taken).await {
+                tracing::error!(%user_id, error = %error, "cannot put a cart back after a failed checkout");
+            }
         }
-    };
+        placed
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("checkout")))??;
     let location = format!("/orders/{}", accepted.id);
     Ok((
         StatusCode::CREATED,
