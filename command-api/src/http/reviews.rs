@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
 use atlantic_domain::comment::{CommentCommand, CommentText};
-use atlantic_domain::rating::{rating_id, RatingCommand};
+use atlantic_domain::rating::{rating_id, RatingCommand, Stars};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -30,9 +30,10 @@ pub fn router() -> Router<AppState> {
 /// A rating.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Stars {
+pub struct RatingBody {
     /// 1 to 5.
-    pub stars: u8,
+    #[schema(value_type = u8, minimum = 1, maximum = 5)]
+    pub stars: Stars,
 }
 
 /// A comment's text.
@@ -56,14 +57,14 @@ async fn listed(state: &AppState, product_id: Uuid) -> Result<(), ApiError> {
 
 /// Rate a product, or change one's rating (signed in). The rating's id is the
 /// same for one customer and product.
-#[utoipa::path(post, path = "/products/{id}/ratings", tag = "reviews", request_body = Stars,
+#[utoipa::path(post, path = "/products/{id}/ratings", tag = "reviews", request_body = RatingBody,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 202, body = Accepted), (status = 404, body = super::Problem), (status = 422, body = super::Problem)))]
 pub async fn rate(
     State(state): State<AppState>,
     user: AuthUser,
     IdPath(product_id): IdPath<Uuid>,
-    Body(body): Body<Stars>,
+    Body(body): Body<RatingBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     listed(&state, product_id).await?;
     let user_id = user.session.user_id;

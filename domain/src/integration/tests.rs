@@ -178,7 +178,7 @@ fn ratings_and_comments_are_published_with_their_product() {
     let rated = crate::rating::RatingEvent::RatingUpdated {
         product_id: Uuid::from_u128(1),
         user_id: Uuid::from_u128(2),
-        stars: 4,
+        stars: crate::rating::Stars::parse(4).unwrap(),
     };
     let published =
         to_integration_event("Rating", "r1", serde_json::to_value(rated).unwrap(), at()).unwrap();

@@ -1,14 +1,9 @@
-//! A customer's comment on a product: posted, edited or deleted by its author
-//! (or an admin).
-
-use crate::{Actor, DomainError, ErrorKind, Text};
+use super::{CommentCommand, CommentError, CommentEvent};
+use crate::Actor;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// A comment's text: not blank, at most 2,000 characters.
-pub type CommentText = Text<2000>;
 
 /// A comment's current state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,98 +11,6 @@ pub struct Comment {
     product_id: Option<Uuid>,
     author_id: Option<Uuid>,
     deleted: bool,
-}
-
-/// What can be asked of a comment.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CommentCommand {
-    /// Post a new comment.
-    Post {
-        /// The product.
-        product_id: Uuid,
-        /// Who writes it.
-        author_id: Uuid,
-        /// What it says.
-        text: CommentText,
-    },
-    /// Change the text.
-    Edit {
-        /// Who asks.
-        actor: Actor,
-        /// The new text.
-        text: CommentText,
-    },
-    /// Delete it.
-    Remove {
-        /// Who asks.
-        actor: Actor,
-    },
-}
-
-/// What happened to a comment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all_fields = "camelCase")]
-pub enum CommentEvent {
-    /// A comment was posted.
-    CommentCreated {
-        /// The product.
-        product_id: Uuid,
-        /// Who wrote it.
-        author_id: Uuid,
-        /// What it says.
-        text: CommentText,
-    },
-    /// Its text changed.
-    CommentUpdated {
-        /// The product.
-        product_id: Uuid,
-        /// The new text.
-        text: CommentText,
-    },
-    /// It was deleted.
-    CommentDeleted {
-        /// The product.
-        product_id: Uuid,
-    },
-}
-
-impl DomainEvent for CommentEvent {
-    fn event_type(&self) -> String {
-        match self {
-            CommentEvent::CommentCreated { .. } => "CommentCreated",
-            CommentEvent::CommentUpdated { .. } => "CommentUpdated",
-            CommentEvent::CommentDeleted { .. } => "CommentDeleted",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        "1".to_string()
-    }
-}
-
-/// Why a comment command was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommentError {
-    /// Post on an id that exists.
-    #[error("the comment already exists")]
-    AlreadyExists,
-    /// No comment, or a deleted one.
-    #[error("no such comment")]
-    NotFound,
-    /// Someone else's comment.
-    #[error("only its author or an admin may change a comment")]
-    Forbidden,
-}
-
-impl DomainError for CommentError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            CommentError::AlreadyExists => ErrorKind::Conflict,
-            CommentError::NotFound => ErrorKind::NotFound,
-            CommentError::Forbidden => ErrorKind::Forbidden,
-        }
-    }
 }
 
 impl Comment {
@@ -184,7 +87,8 @@ impl Aggregate for Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Role;
+    use crate::comment::CommentText;
+    use crate::{Role, Text};
     use cqrs_es::test::TestFramework;
 
     const PRODUCT: Uuid = Uuid::from_u128(1);
