@@ -376,7 +376,7 @@ pub async fn replay_analytics(
     }
     let name = format!("{}_replay", live.database());
     // What an interrupted replay left behind is started afresh.
-    live.beside(&name).await?.drop_database().await?;
+    live.drop_beside(&name).await?;
     let rebuilt = live.beside(&name).await?;
     let projection = AnalyticsProjection::new(rebuilt.clone());
     let reached = run.apply_from(&projection, Position::default()).await?;

@@ -36,25 +36,49 @@ pub async fn refresh_summaries(pool: &PgPool, cache: &ProductCache) -> anyhow::R
     let products: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT product_id FROM product_ratings")
         .fetch_all(pool)
         .await?;
-    for product_id in &products {
-        let summary = rating_summary(pool, *product_id).await?;
+    write_summaries(pool, cache, &products).await?;
+    Ok(products.len())
+}
+
+/// Writes the rating summaries of `products` to `cache`, read in one query.
+async fn write_summaries(
+    pool: &PgPool,
+    cache: &ProductCache,
+    products: &[Uuid],
+) -> anyhow::Result<()> {
+    for (product_id, summary) in rating_summaries(pool, products).await? {
         cache
             .put_rating(&product_id.to_string(), &summary, false)
             .await?;
     }
-    Ok(products.len())
+    Ok(())
+}
+
+/// The customers' rating summary of each of `products`: `{"average", "count"}`.
+async fn rating_summaries(pool: &PgPool, products: &[Uuid]) -> anyhow::Result<Vec<(Uuid, Value)>> {
+    let rows: Vec<(Uuid, i64, Option<f64>)> = sqlx::query_as(
+        "SELECT p.product_id, count(r.stars), avg(r.stars)::float8 \
+         FROM unnest($1::uuid[]) AS p(product_id) \
+         LEFT JOIN product_ratings r ON r.product_id = p.product_id AND r.stars IS NOT NULL \
+         GROUP BY p.product_id",
+    )
+    .bind(products)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, count, average)| (id, json!({"average": average, "count": count})))
+        .collect())
 }
 
 /// The customers' rating summary of `product_id`: `{"average", "count"}`.
 pub async fn rating_summary(pool: &PgPool, product_id: Uuid) -> anyhow::Result<Value> {
-    let (count, average): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), avg(stars)::float8 FROM product_ratings \
-         WHERE product_id = $1 AND stars IS NOT NULL",
-    )
-    .bind(product_id)
-    .fetch_one(pool)
-    .await?;
-    Ok(json!({"average": average, "count": count}))
+    let summaries = rating_summaries(pool, &[product_id]).await?;
+    Ok(summaries
+        .into_iter()
+        .next()
+        .map(|(_, summary)| summary)
+        .unwrap_or_else(|| json!({"average": null, "count": 0})))
 }
 
 fn uuid_field(event: &Envelope, field: &str) -> anyhow::Result<Uuid> {
@@ -160,12 +184,8 @@ impl Projection for Reviews {
         // After the commit: a failure here fails the batch, which is applied
         // again (changing nothing) and writes the summaries then.
         if let Some(cache) = &self.cache {
-            for product_id in rated {
-                let summary = rating_summary(&self.pool, product_id).await?;
-                cache
-                    .put_rating(&product_id.to_string(), &summary, false)
-                    .await?;
-            }
+            let rated: Vec<Uuid> = rated.into_iter().collect();
+            write_summaries(&self.pool, cache, &rated).await?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+/// `GET /health`, `/ready` and `/metrics`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
@@ -28,26 +29,36 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let postgres = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
     let redis = state.sessions.ping().await;
     let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
+    readiness(&[("postgres", postgres), ("redis", redis), ("nats", nats)])
+}
+
+/// The answer of `/ready` for `checks` (dependency, up): 200 when every one
+/// is up, 503 otherwise, with each dependency's state.
+pub fn readiness(checks: &[(&str, bool)]) -> impl IntoResponse {
     let word = |up: bool| if up { "up" } else { "down" };
-    let status = if postgres && redis && nats {
+    let ready = checks.iter().all(|(_, up)| *up);
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let states: serde_json::Map<String, serde_json::Value> = checks
+        .iter()
+        .map(|(name, up)| (name.to_string(), json!(word(*up))))
+        .collect();
     (
         status,
-        Json(json!({
-            "status": word(status == StatusCode::OK),
-            "checks": {"postgres": word(postgres), "redis": word(redis), "nats": word(nats)},
-        })),
+        Json(json!({"status": word(ready), "checks": states})),
     )
+}
+
+/// The answer of `/metrics`: `text` in the Prometheus text format.
+pub fn prometheus(text: String) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Counters and gauges in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    prometheus(state.metrics.render())
 }

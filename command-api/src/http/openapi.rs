@@ -24,7 +24,9 @@ use utoipa::{Modify, OpenApi};
 )]
 struct CommandApiDoc;
 
-struct BearerAuth;
+/// Declares the `bearer` security scheme (the session token) that the
+/// operations of both APIs refer to.
+pub struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -41,6 +43,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     CommandApiDoc::openapi()
 }
 
+/// `GET /openapi.json`.
 pub fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(document()) }))
 }

@@ -121,8 +121,16 @@ impl Analytics {
 
     /// Drops this database and its tables.
     pub async fn drop_database(&self) -> anyhow::Result<()> {
+        self.drop_beside(&self.database).await
+    }
+
+    /// Drops `database`, another database on the same server, if it exists.
+    pub async fn drop_beside(&self, database: &str) -> anyhow::Result<()> {
         self.server
-            .query(&format!("DROP DATABASE IF EXISTS `{}`", self.database))
+            .query(&format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                database.replace('`', "")
+            ))
             .execute()
             .await
             .context("cannot drop the ClickHouse database")?;

@@ -1,8 +1,8 @@
 //! `/health`, `/ready` and `/metrics`.
 
 use crate::QueryState;
+use atlantic_command_api::http::health::{prometheus, readiness};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,25 +28,15 @@ pub async fn ready(State(state): State<QueryState>) -> impl IntoResponse {
     let postgres = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
     let redis = state.sessions.ping().await;
     let clickhouse = state.analytics.ping().await.is_ok();
-    let word = |up: bool| if up { "up" } else { "down" };
-    let status = if postgres && redis && clickhouse {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(
-            json!({"status": word(status == StatusCode::OK), "checks": {"postgres": word(postgres), "redis": word(redis), "clickhouse": word(clickhouse)}}),
-        ),
-    )
+    readiness(&[
+        ("postgres", postgres),
+        ("redis", redis),
+        ("clickhouse", clickhouse),
+    ])
 }
 
 /// Counters and gauges in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
 pub async fn metrics(State(state): State<QueryState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    prometheus(state.metrics.render())
 }

@@ -2,10 +2,10 @@
 
 use super::{analytics, cart, health, me, orders, products, reviews, sellers};
 use crate::QueryState;
+use atlantic_command_api::http::openapi::BearerAuth;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,18 +14,6 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth)
 )]
 struct QueryApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 pub fn router() -> Router<QueryState> {
     Router::new().route(
