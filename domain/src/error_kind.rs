@@ -18,4 +18,9 @@ pub enum ErrorKind {
 pub trait DomainError: std::error::Error {
     /// The kind of refusal.
     fn kind(&self) -> ErrorKind;
+
+    /// The field of the command at fault, for an invalid value.
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
 }

@@ -388,4 +388,6 @@ fn order_event(event: OrderEvent, order_id: &str, timestamp: String) -> Integrat
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -1,12 +1,13 @@
 //! Atlantic's domain: the aggregates (`User`, `Seller`, `Product`, `Order`,
 //! `Payment`, `Rating`, `Comment`), their
 //! commands, events and errors, the values that carry rules (`Email`, `Money`,
-//! `Quantity`), and the integration-event contract published on NATS.
+//! and the `bounds` of every number a client sends), and the integration-event contract published on NATS.
 //!
 //! Pure: no I/O and no runtime. What an aggregate needs from the outside world
 //! (a clock, a catalogue price, a password hash) arrives inside its commands.
 
 pub mod actor;
+pub mod bounds;
 pub mod comment;
 pub mod error_kind;
 pub mod integration;
@@ -16,6 +17,7 @@ pub mod payment;
 pub mod product;
 pub mod rating;
 pub mod seller;
+pub mod specifications;
 pub mod text;
 pub mod user;
 

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::iter::Sum;
 
-/// The largest amount Atlantic accepts: one billion in the currency's major unit.
-const MAX_CENTS: i64 = 100_000_000_000;
+/// The largest amount Atlantic accepts, an order's total included: one billion
+/// in the currency's major unit. Every sum and product of amounts is checked
+/// against it: none wraps or saturates.
+pub const MAX_CENTS: i64 = 100_000_000_000;
 
 /// An exact, non-negative amount of money in minor units (cents).
 ///
@@ -71,26 +72,24 @@ impl Money {
         self.0 as f64 / 100.0
     }
 
-    /// `self × quantity`, or `None` on overflow.
+    /// `self × quantity`, or `None` past [`MAX_CENTS`].
     pub fn times(self, quantity: u32) -> Option<Money> {
-        self.0.checked_mul(i64::from(quantity)).map(Money)
+        self.0
+            .checked_mul(i64::from(quantity))
+            .and_then(|cents| Money::from_cents(cents).ok())
     }
 
-    /// `self + other`, or `None` on overflow.
+    /// `self + other`, or `None` past [`MAX_CENTS`].
     pub fn plus(self, other: Money) -> Option<Money> {
-        self.0.checked_add(other.0).map(Money)
+        self.0
+            .checked_add(other.0)
+            .and_then(|cents| Money::from_cents(cents).ok())
     }
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
-    }
-}
-
-impl Sum for Money {
-    fn sum<I: Iterator<Item = Money>>(iter: I) -> Self {
-        Money(iter.map(|m| m.0).sum())
     }
 }
 
@@ -128,6 +127,17 @@ mod tests {
         assert_eq!(Money::from_decimal(1.001), Err(MoneyError::TooPrecise));
         assert_eq!(Money::from_decimal(-1.0), Err(MoneyError::Negative));
         assert!(serde_json::from_str::<Money>("\"1.00\"").is_err());
+    }
+
+    #[test]
+    fn arithmetic_stops_at_the_maximum_instead_of_wrapping() {
+        let max = Money::from_cents(MAX_CENTS).unwrap();
+        assert_eq!(max.plus(Money::ZERO), Some(max));
+        assert_eq!(max.plus(Money::from_cents(1).unwrap()), None);
+        assert_eq!(max.times(1), Some(max));
+        assert_eq!(max.times(2), None);
+        assert_eq!(Money::from_cents(100).unwrap().times(u32::MAX), None);
+        assert_eq!(Money::from_cents(MAX_CENTS + 1), Err(MoneyError::TooLarge));
     }
 
     proptest! {

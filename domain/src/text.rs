@@ -3,7 +3,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
-/// Free text that is not blank and at most `MAX` characters long, trimmed.
+/// What a text with NUL is told.
+pub const NUL_REFUSED: &str = "must not contain NUL characters";
+
+/// Free text that is not blank, at most `MAX` characters long, trimmed, and
+/// without NUL (which PostgreSQL's `text` and `jsonb` cannot hold).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Text<const MAX: usize>(String);
@@ -14,6 +18,8 @@ impl<const MAX: usize> Text<MAX> {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             Err("must not be blank".to_string())
+        } else if trimmed.contains('\0') {
+            Err(NUL_REFUSED.to_string())
         } else if trimmed.chars().count() > MAX {
             Err(format!("must be at most {MAX} characters"))
         } else {
@@ -50,7 +56,7 @@ impl Email {
     pub fn parse(value: &str) -> Result<Self, String> {
         let email = value.trim().to_lowercase();
         let valid = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -115,5 +121,7 @@ mod tests {
         assert_eq!(Text::<5>::parse("  abc ").unwrap().as_str(), "abc");
         assert!(Text::<5>::parse("   ").is_err());
         assert!(Text::<5>::parse("abcdef").is_err());
+        assert_eq!(Text::<5>::parse("a\0b").unwrap_err(), NUL_REFUSED);
+        assert!(Email::parse("a\0@x.io").is_err());
     }
 }

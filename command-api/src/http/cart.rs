@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::orders::{place_order, Payment, PlaceOrderLine};
 use super::AppState;
-use atlantic_domain::order::MAX_LINES;
+use atlantic_domain::bounds::{check_quantity, MAX_ORDER_LINES};
 use atlantic_domain::user::Address;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -15,9 +15,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// The most units of one product a cart holds.
-pub const MAX_QUANTITY: u32 = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -84,24 +81,25 @@ pub async fn put_item(
     IdPath(product_id): IdPath<Uuid>,
     Body(body): Body<CartQuantity>,
 ) -> Result<Json<CartLines>, ApiError> {
-    if !(1..=MAX_QUANTITY).contains(&body.quantity) {
-        return Err(ApiError::invalid_field(
-            "quantity",
-            format!("must be 1 to {MAX_QUANTITY}"),
-        ));
-    }
+    check_quantity(body.quantity)
+        .map_err(|message| ApiError::invalid_field("quantity", message))?;
     let product = state.products.load(&product_id.to_string()).await?;
     if !product.is_listed() {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     }
     let set = state
         .carts
-        .set(user.session.user_id, product_id, body.quantity, MAX_LINES)
+        .set(
+            user.session.user_id,
+            product_id,
+            body.quantity,
+            MAX_ORDER_LINES,
+        )
         .await?;
     if !set {
         return Err(ApiError::invalid_field(
             "items",
-            format!("a cart holds at most {MAX_LINES} products"),
+            format!("a cart holds at most {MAX_ORDER_LINES} products"),
         ));
     }
     lines(&state, &user).await

@@ -2,7 +2,7 @@
 
 use crate::bus::CommandError;
 use atlantic_domain::{DomainError, ErrorKind};
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -130,38 +130,6 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
         .into_response()
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonDataError(error) => {
-                let text = error.body_text();
-                let detail = text
-                    .split_once("target type: ")
-                    .map(|(_, rest)| rest.to_string())
-                    .unwrap_or(text);
-                let (field, message) = match detail.split_once(": ") {
-                    Some((field, message)) if !field.contains(' ') => {
-                        (field.to_string(), message.to_string())
-                    }
-                    _ => ("body".to_string(), detail.clone()),
-                };
-                ApiError::Invalid {
-                    detail,
-                    errors: BTreeMap::from([(field, message)]),
-                }
-            }
-            JsonRejection::JsonSyntaxError(error) => {
-                ApiError::BadRequest(format!("malformed JSON: {}", error.body_text()))
-            }
-            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-                "send JSON with `Content-Type: application/json`".into(),
-            ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-            other => ApiError::BadRequest(other.body_text()),
-        }
-    }
-}
-
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         ApiError::NotFound("no such resource".into())
@@ -175,8 +143,11 @@ impl<E: DomainError> From<CommandError<E>> for ApiError {
                 let detail = refusal.to_string();
                 match refusal.kind() {
                     ErrorKind::Invalid => ApiError::Invalid {
+                        errors: refusal
+                            .field()
+                            .map(|field| BTreeMap::from([(field.to_string(), detail.clone())]))
+                            .unwrap_or_default(),
                         detail,
-                        errors: BTreeMap::new(),
                     },
                     ErrorKind::Forbidden => ApiError::Forbidden(detail),
                     ErrorKind::NotFound => ApiError::NotFound(detail),

@@ -2,19 +2,76 @@
 //! id, and the signed-in user.
 
 use super::error::ApiError;
+use super::storable;
 use crate::metadata::CommandMetadata;
 use crate::sessions::{Session, SessionStore};
+use atlantic_domain::text::NUL_REFUSED;
 use atlantic_domain::{Actor, Role};
+use axum::body::Bytes;
 use axum::extract::FromRef;
+use axum::extract::Request;
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
-/// A JSON body whose rejections are problem+json (400, 413, 415, 422).
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body whose rejections are problem+json: not JSON 415, over the body
+/// limit 413, malformed 400, and 422 naming the field for a value of the
+/// wrong type, out of its bounds, or holding text PostgreSQL cannot store
+/// (NUL, in any string or key of any body).
+#[derive(Debug)]
 pub struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "send JSON with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                    _ => ApiError::BadRequest(rejection.body_text()),
+                })?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+        if let Some(field) = storable::first_nul(&value) {
+            return Err(ApiError::invalid_field(&field, NUL_REFUSED));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|error| {
+                let field = match error.path().to_string() {
+                    path if path == "." => "body".to_string(),
+                    path => path,
+                };
+                ApiError::invalid_field(&field, error.into_inner().to_string())
+            })
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        })
+}
 
 /// A path parameter whose rejection (not a UUID, say) is a 404.
 #[derive(Debug, FromRequestParts)]

@@ -12,6 +12,7 @@ mod products;
 mod reviews;
 mod sellers;
 mod sessions;
+pub mod storable;
 mod users;
 
 pub use error::{ApiError, Problem};
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(storable::refuse_nul_in_query))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             |State(state): State<AppState>, request, next| {

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
+use atlantic_domain::bounds::MAX_ORDER_LINES;
 use atlantic_domain::order::{OrderCommand, OrderLine};
 use atlantic_domain::user::Address;
 use atlantic_domain::{Money, Role, Text};
@@ -11,10 +12,14 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use futures::future::try_join_all;
+use futures::{stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
+use std::collections::HashSet;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+/// Products of one order looked up at once.
+const LOOKUPS_AT_ONCE: usize = 8;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,7 +35,9 @@ pub fn router() -> Router<AppState> {
 pub struct PlaceOrderLine {
     /// The product.
     pub product_id: Uuid,
-    /// Units, at least one.
+    /// Units, 1 to 1,000.
+    #[serde(deserialize_with = "atlantic_domain::bounds::quantity")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
 }
 
@@ -47,7 +54,8 @@ pub struct Payment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrder {
-    /// What to order.
+    /// What to order: 1 to 100 lines, each product on one line only.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<PlaceOrderLine>,
     /// Where it goes.
     #[schema(value_type = Object)]
@@ -83,18 +91,33 @@ pub async fn place_order(
     shipping_address: Address,
     payment_token: Text<200>,
 ) -> Result<Accepted, ApiError> {
-    if items.len() > atlantic_domain::order::MAX_LINES {
-        return Err(ApiError::invalid_field("items", "too many lines"));
+    if items.is_empty() || items.len() > MAX_ORDER_LINES {
+        return Err(ApiError::invalid_field(
+            "items",
+            format!("an order has 1 to {MAX_ORDER_LINES} lines"),
+        ));
     }
-    let lines = try_join_all(items.into_iter().map(|item| async move {
-        let product = state.products.load(&item.product_id.to_string()).await?;
-        Ok::<_, ApiError>(OrderLine {
-            product_id: item.product_id,
-            quantity: item.quantity,
-            price: product.price().unwrap_or(Money::ZERO),
+    let mut seen = HashSet::new();
+    if let Some(twice) = items.iter().position(|item| !seen.insert(item.product_id)) {
+        return Err(ApiError::invalid_field(
+            &format!("items[{twice}].productId"),
+            "each product may appear on one line only",
+        ));
+    }
+    // A bounded number of look-ups at once, so one large order cannot take
+    // every connection of the pool from other requests.
+    let lines: Vec<OrderLine> = stream::iter(items)
+        .map(|item| async move {
+            let product = state.products.load(&item.product_id.to_string()).await?;
+            Ok::<_, ApiError>(OrderLine {
+                product_id: item.product_id,
+                quantity: item.quantity,
+                price: product.price().unwrap_or(Money::ZERO),
+            })
         })
-    }))
-    .await?;
+        .buffered(LOOKUPS_AT_ONCE)
+        .try_collect()
+        .await?;
     let order_id = Uuid::now_v7();
     let command = OrderCommand::Place {
         order_id,

@@ -1,4 +1,5 @@
 use super::{OrderCommand, OrderError, OrderEvent, OrderLine, PaymentStatus};
+use crate::bounds::{check_price, check_quantity, MAX_ORDER_LINES};
 use crate::user::Address;
 use crate::{Actor, Money};
 use cqrs_es::event_sink::EventSink;
@@ -7,9 +8,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
 use uuid::Uuid;
-
-/// Most lines one order may have.
-pub const MAX_LINES: usize = 100;
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +188,15 @@ impl Order {
                         status: self.status,
                     });
                 }
+                let matches_lines = items.len() == self.lines.len()
+                    && items.iter().zip(&self.lines).all(|(held, line)| {
+                        held.product_id == line.product_id && held.quantity == line.quantity
+                    });
+                if !matches_lines {
+                    return Err(OrderError::InvalidLines(
+                        "what is held must be the order's lines".into(),
+                    ));
+                }
                 OrderEvent::InventoryReserved { items }
             }
             OrderCommand::Ship {
@@ -243,19 +250,18 @@ fn total_of(lines: &[OrderLine]) -> Result<Money, OrderError> {
             "an order needs at least one line".into(),
         ));
     }
-    if lines.len() > MAX_LINES {
+    if lines.len() > MAX_ORDER_LINES {
         return Err(OrderError::InvalidLines(format!(
-            "an order has at most {MAX_LINES} lines"
+            "an order has at most {MAX_ORDER_LINES} lines"
         )));
     }
     let mut seen = HashSet::new();
     let mut total = Money::ZERO;
     for line in lines {
-        if line.quantity == 0 {
-            return Err(OrderError::InvalidLines(
-                "quantities must be positive".into(),
-            ));
-        }
+        check_quantity(line.quantity)
+            .map_err(|message| OrderError::InvalidLines(format!("quantities {message}")))?;
+        check_price(line.price)
+            .map_err(|message| OrderError::InvalidLines(format!("unit prices {message}")))?;
         if !seen.insert(line.product_id) {
             return Err(OrderError::InvalidLines(
                 "each product may appear on one line only".into(),
@@ -265,7 +271,12 @@ fn total_of(lines: &[OrderLine]) -> Result<Money, OrderError> {
             .price
             .times(line.quantity)
             .and_then(|amount| total.plus(amount))
-            .ok_or_else(|| OrderError::InvalidLines("the total is too large".into()))?;
+            .ok_or_else(|| {
+                OrderError::InvalidLines(format!(
+                    "the total must be at most {}",
+                    Money::from_cents(crate::money::MAX_CENTS).unwrap_or_default()
+                ))
+            })?;
     }
     Ok(total)
 }

@@ -34,4 +34,11 @@ impl DomainError for OrderError {
             OrderError::InvalidLines(_) | OrderError::AmountMismatch => ErrorKind::Invalid,
         }
     }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            OrderError::InvalidLines(_) => Some("items"),
+            _ => None,
+        }
+    }
 }

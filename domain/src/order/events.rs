@@ -10,9 +10,11 @@ use uuid::Uuid;
 pub struct OrderLine {
     /// The product.
     pub product_id: Uuid,
-    /// Units, at least one.
+    /// Units, 1 to [`MAX_LINE_QUANTITY`](crate::bounds::MAX_LINE_QUANTITY).
+    #[serde(deserialize_with = "crate::bounds::quantity")]
     pub quantity: u32,
-    /// Unit price.
+    /// Unit price, at most [`MAX_UNIT_PRICE_CENTS`](crate::bounds::MAX_UNIT_PRICE_CENTS).
+    #[serde(deserialize_with = "crate::bounds::price")]
     pub price: Money,
 }
 
@@ -23,6 +25,7 @@ pub struct ReservedLine {
     /// The product.
     pub product_id: Uuid,
     /// Units held.
+    #[serde(deserialize_with = "crate::bounds::quantity")]
     pub quantity: u32,
 }
 

@@ -6,7 +6,7 @@ mod commands;
 mod errors;
 mod events;
 
-pub use aggregate::{Order, OrderStatus, MAX_LINES};
+pub use aggregate::{Order, OrderStatus};
 pub use commands::OrderCommand;
 pub use errors::OrderError;
 pub use events::{OrderEvent, OrderLine, PaymentStatus, ReservedLine};

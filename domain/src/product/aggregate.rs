@@ -1,4 +1,5 @@
 use super::{ProductCommand, ProductDetails, ProductError, ProductEvent};
+use crate::bounds::{check_inventory, check_quantity, check_stock_change, MAX_INVENTORY};
 use crate::{Actor, Money};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -64,15 +65,36 @@ impl Product {
         }
     }
 
-    fn adjusted(&self, delta: i64) -> Result<ProductEvent, ProductError> {
-        let inventory = self
-            .inventory
-            .checked_add(delta)
-            .filter(|n| *n >= 0)
-            .ok_or(ProductError::InsufficientInventory {
+    /// Units held for orders that have not given them back.
+    fn held(&self) -> i64 {
+        self.reservations
+            .values()
+            .filter(|held| !held.returned)
+            .map(|held| i64::from(held.quantity))
+            .sum()
+    }
+
+    /// The stock after `delta`: never below zero (a conflict with the state),
+    /// and never with what is held above [`MAX_INVENTORY`] (out of bounds), so
+    /// every release and restock stays within it too.
+    fn adjusted(&self, delta: i64, field: &'static str) -> Result<ProductEvent, ProductError> {
+        check_stock_change(delta).map_err(|message| ProductError::invalid(field, message))?;
+        let inventory = self.inventory + delta;
+        if inventory < 0 {
+            return Err(ProductError::InsufficientInventory {
                 available: self.inventory,
-                requested: delta.saturating_neg(),
-            })?;
+                requested: -delta,
+            });
+        }
+        if inventory + self.held() > MAX_INVENTORY {
+            return Err(ProductError::invalid(
+                field,
+                format!(
+                    "stock for sale and held for orders ({}) must stay at most {MAX_INVENTORY}",
+                    self.held()
+                ),
+            ));
+        }
         Ok(ProductEvent::InventoryAdjusted { delta, inventory })
     }
 
@@ -91,6 +113,9 @@ impl Product {
                 if !actor.manages_seller(seller_id) {
                     return Err(ProductError::Forbidden);
                 }
+                details.check()?;
+                check_inventory(i64::from(inventory))
+                    .map_err(|message| ProductError::invalid("inventory", message))?;
                 ProductEvent::ProductCreated {
                     product_id,
                     seller_id,
@@ -103,6 +128,7 @@ impl Product {
                 if changes.is_empty() {
                     return Err(ProductError::NothingToUpdate);
                 }
+                changes.check()?;
                 ProductEvent::ProductUpdated { changes }
             }
             ProductCommand::Delete { actor } => {
@@ -114,20 +140,20 @@ impl Product {
                 if delta == 0 {
                     return Ok(None);
                 }
-                self.adjusted(delta)?
+                self.adjusted(delta, "adjust")?
             }
             ProductCommand::SetInventory { actor, inventory } => {
                 self.listed_for(&actor)?;
-                let delta = i64::from(inventory) - self.inventory;
+                let target = check_inventory(i64::from(inventory))
+                    .map_err(|message| ProductError::invalid("set", message))?;
+                let delta = target - self.inventory;
                 if delta == 0 {
                     return Ok(None);
                 }
-                self.adjusted(delta)?
+                self.adjusted(delta, "set")?
             }
             ProductCommand::Reserve { order_id, quantity } => {
-                if quantity == 0 {
-                    return Err(ProductError::InvalidQuantity);
-                }
+                check_quantity(quantity).map_err(|_| ProductError::InvalidQuantity)?;
                 if self.reservations.contains_key(&order_id) {
                     return Ok(None);
                 }

@@ -1,4 +1,6 @@
-use crate::{Actor, Money, Text};
+use super::ProductError;
+use crate::bounds::check_price;
+use crate::{specifications, Actor, Money, Text};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -16,8 +18,10 @@ pub struct ProductDetails {
     /// Brand.
     pub brand: Text<200>,
     /// Unit price.
+    #[serde(deserialize_with = "crate::bounds::price")]
     pub price: Money,
-    /// Any further facts (processor, ram, age, …).
+    /// Any further facts (processor, ram, age, …), within `specifications`'s bounds.
+    #[serde(deserialize_with = "crate::specifications::checked")]
     pub specifications: Map<String, Value>,
 }
 
@@ -38,17 +42,46 @@ pub struct ProductChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand: Option<Text<200>>,
     /// New price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::bounds::optional_price"
+    )]
     pub price: Option<Money>,
     /// New specifications (replace the old ones whole).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::specifications::optional_checked"
+    )]
     pub specifications: Option<Map<String, Value>>,
+}
+
+impl ProductDetails {
+    /// Checks the bounds the text types do not carry: price and specifications.
+    pub fn check(&self) -> Result<(), ProductError> {
+        check_price(self.price).map_err(|message| ProductError::invalid("price", message))?;
+        specifications::check(&self.specifications)
+            .map_err(|message| ProductError::invalid("specifications", message))
+    }
 }
 
 impl ProductChanges {
     /// Whether the change names no field.
     pub fn is_empty(&self) -> bool {
         *self == ProductChanges::default()
+    }
+
+    /// Checks the bounds the text types do not carry: price and specifications.
+    pub fn check(&self) -> Result<(), ProductError> {
+        if let Some(price) = self.price {
+            check_price(price).map_err(|message| ProductError::invalid("price", message))?;
+        }
+        if let Some(specs) = &self.specifications {
+            specifications::check(specs)
+                .map_err(|message| ProductError::invalid("specifications", message))?;
+        }
+        Ok(())
     }
 }
 

@@ -15,9 +15,17 @@ pub enum ProductError {
     /// An update that changes nothing.
     #[error("nothing to update")]
     NothingToUpdate,
-    /// A quantity of zero.
-    #[error("quantity must be positive")]
+    /// A quantity out of its bounds.
+    #[error("quantity must be 1 to {}", crate::bounds::MAX_LINE_QUANTITY)]
     InvalidQuantity,
+    /// A value out of its bounds.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The command's field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// More units asked for than there are.
     #[error("not enough stock: {available} available, {requested} requested")]
     InsufficientInventory {
@@ -28,6 +36,16 @@ pub enum ProductError {
     },
 }
 
+impl ProductError {
+    /// A value of `field` out of its bounds.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ProductError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
 impl DomainError for ProductError {
     fn kind(&self) -> ErrorKind {
         match self {
@@ -36,7 +54,16 @@ impl DomainError for ProductError {
             }
             ProductError::NotFound => ErrorKind::NotFound,
             ProductError::Forbidden => ErrorKind::Forbidden,
-            ProductError::NothingToUpdate | ProductError::InvalidQuantity => ErrorKind::Invalid,
+            ProductError::NothingToUpdate
+            | ProductError::InvalidQuantity
+            | ProductError::Invalid { .. } => ErrorKind::Invalid,
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ProductError::Invalid { field, .. } => Some(field),
+            _ => None,
         }
     }
 }

@@ -17,6 +17,7 @@ pub enum ProductEvent {
         #[serde(flatten)]
         details: ProductDetails,
         /// Units in stock.
+        #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
     /// Details changed.
@@ -30,8 +31,10 @@ pub enum ProductEvent {
     /// Stock was adjusted by a seller or an admin.
     InventoryAdjusted {
         /// The change in units.
+        #[serde(deserialize_with = "crate::bounds::stock_change")]
         delta: i64,
         /// Units in stock after it.
+        #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
     /// Units were held for an order.
@@ -39,8 +42,10 @@ pub enum ProductEvent {
         /// The order.
         order_id: Uuid,
         /// Units held.
+        #[serde(deserialize_with = "crate::bounds::quantity")]
         quantity: u32,
         /// Units in stock after it.
+        #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
     /// An order's held units came back (cancellation).
@@ -48,8 +53,10 @@ pub enum ProductEvent {
         /// The order.
         order_id: Uuid,
         /// Units given back.
+        #[serde(deserialize_with = "crate::bounds::quantity")]
         quantity: u32,
         /// Units in stock after it.
+        #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
     /// A returned order's units came back.
@@ -57,8 +64,10 @@ pub enum ProductEvent {
         /// The order.
         order_id: Uuid,
         /// Units put back.
+        #[serde(deserialize_with = "crate::bounds::quantity")]
         quantity: u32,
         /// Units in stock after it.
+        #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
 }

@@ -11,7 +11,7 @@ mod reviews;
 mod sellers;
 
 use crate::QueryState;
-use atlantic_command_api::http::request_id_and_metrics;
+use atlantic_command_api::http::{request_id_and_metrics, storable};
 use axum::extract::State;
 use axum::middleware;
 use axum::Router;
@@ -33,6 +33,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(analytics::router())
         .merge(health::router())
         .merge(openapi::router())
+        .layer(middleware::from_fn(storable::refuse_nul_in_query))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             |State(state): State<QueryState>, request, next| {

@@ -82,12 +82,19 @@ fn paid(status: PaymentStatus) -> OrderEvent {
     }
 }
 
+fn held_lines() -> Vec<ReservedLine> {
+    brief_lines()
+        .into_iter()
+        .map(|line| ReservedLine {
+            product_id: line.product_id,
+            quantity: line.quantity,
+        })
+        .collect()
+}
+
 fn reserved() -> OrderEvent {
     OrderEvent::InventoryReserved {
-        items: vec![ReservedLine {
-            product_id: Uuid::from_u128(111),
-            quantity: 2,
-        }],
+        items: held_lines(),
     }
 }
 
@@ -130,7 +137,9 @@ fn bad_lines_are_refused() {
         vec![],
         vec![line(1, 0, 100)],
         vec![line(1, 1, 100), line(1, 2, 100)],
-        (0..=MAX_LINES as u128).map(|p| line(p, 1, 1)).collect(),
+        (0..=crate::bounds::MAX_ORDER_LINES as u128)
+            .map(|p| line(p, 1, 1))
+            .collect(),
     ] {
         let result = TestFramework::<Order>::with(())
             .given_no_previous_events()
@@ -161,10 +170,7 @@ fn the_happy_path_runs_in_order() {
         paid(PaymentStatus::Success),
     ])
     .when(OrderCommand::RecordInventoryReserved {
-        items: vec![ReservedLine {
-            product_id: Uuid::from_u128(111),
-            quantity: 2,
-        }],
+        items: held_lines(),
     })
     .then_expect_events(vec![reserved()]);
     given(vec![
