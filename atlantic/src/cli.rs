@@ -5,7 +5,9 @@ use crate::components::{self, ClickHouse, Components, Meili, ProjectionName};
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
+use atlantic_command_api::dead_letters::{DeadLetters, Selection};
 use atlantic_command_api::metadata::CommandMetadata;
+use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::seed::{self, SeedProgress};
 use atlantic_command_api::sessions::LoginLimits;
 
@@ -60,6 +62,63 @@ enum Subcommands {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Show and resolve messages the relay, the saga or a projector parked.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterCommand {
+    /// List the parked messages (all, one consumer's, or one).
+    List {
+        #[command(flatten)]
+        selection: LetterSelection,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the selection due now: the consumer that parked it drives it again
+    /// within a second (the relay publishes a parked event as the events
+    /// table holds it now, then the ones held behind it, in order).
+    Retry(LetterSelection),
+    /// Give up on the selection (a letter held behind a dropped one is next).
+    Drop(LetterSelection),
+}
+
+/// Which dead letters.
+#[derive(Args)]
+struct LetterSelection {
+    #[command(flatten)]
+    connections: Connections,
+    /// One letter, by id.
+    #[arg(conflicts_with_all = ["consumer", "all"])]
+    id: Option<i64>,
+    /// Every letter of one consumer (`relay`, `order-saga`, `projection-search`, …).
+    #[arg(long, conflicts_with = "all")]
+    consumer: Option<String>,
+    /// Every letter.
+    #[arg(long)]
+    all: bool,
+}
+
+impl LetterSelection {
+    /// The selection; with nothing named, every letter when `all_by_default`.
+    fn selection(&self, all_by_default: bool) -> anyhow::Result<Selection<'_>> {
+        match (self.id, self.consumer.as_deref(), self.all) {
+            (Some(id), _, _) => Ok(Selection::Id(id)),
+            (None, Some(consumer), _) => Ok(Selection::Consumer(consumer)),
+            (None, None, true) => Ok(Selection::All),
+            (None, None, false) if all_by_default => Ok(Selection::All),
+            (None, None, false) => anyhow::bail!("name a letter's id, --consumer or --all"),
+        }
+    }
+
+    async fn store(&self) -> anyhow::Result<DeadLetters> {
+        let pool = db::connect(&self.connections.database_url, 2).await?;
+        Ok(DeadLetters::new(pool, Metrics::default()))
+    }
 }
 
 #[derive(Args)]
@@ -204,7 +263,7 @@ struct Run {
     /// Seconds an order waits for the payment gateway before it is cancelled.
     #[arg(long, env = "PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
     payment_timeout_secs: u64,
-    /// Deliveries of a saga message before it is parked on the dead-letter subject.
+    /// Deliveries of a saga message before it is parked as a dead letter.
     #[arg(long, env = "SAGA_MAX_DELIVERIES", default_value_t = 5)]
     saga_max_deliveries: i64,
     /// Seconds before a saga message whose handler died is delivered again.
@@ -336,6 +395,7 @@ impl Cli {
             Subcommands::User {
                 command: UserCommand::Create(args),
             } => create_user(args).await,
+            Subcommands::DeadLetters { command } => dead_letters(command).await,
         }
     }
 }
@@ -375,6 +435,52 @@ async fn create_user(args: CreateUser) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))
     .context("cannot create the user")?;
     println!("{}", created.id);
+    Ok(())
+}
+
+async fn dead_letters(command: DeadLetterCommand) -> anyhow::Result<()> {
+    match command {
+        DeadLetterCommand::List { selection, json } => {
+            let letters = selection
+                .store()
+                .await?
+                .list(selection.selection(true)?)
+                .await?;
+            for letter in letters {
+                if json {
+                    println!("{}", serde_json::to_string(&letter)?);
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\tattempts {}\t{}\tnext {}\t{}",
+                        letter.id,
+                        letter.consumer,
+                        letter.message_key,
+                        letter.subject,
+                        letter.attempts,
+                        if letter.held { "held" } else { "first" },
+                        letter.next_attempt_at.to_rfc3339(),
+                        letter.error
+                    );
+                }
+            }
+        }
+        DeadLetterCommand::Retry(selection) => {
+            let due = selection
+                .store()
+                .await?
+                .retry(selection.selection(false)?)
+                .await?;
+            println!("{due} due now");
+        }
+        DeadLetterCommand::Drop(selection) => {
+            let dropped = selection
+                .store()
+                .await?
+                .drop(selection.selection(false)?)
+                .await?;
+            println!("{dropped} dropped");
+        }
+    }
     Ok(())
 }
 

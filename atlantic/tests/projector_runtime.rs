@@ -10,7 +10,6 @@ use atlantic_projections::{Envelope, Projection, ProjectorRunner};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::nats::message_count;
 use support::{eventually, TestEnv};
 use tokio_util::sync::CancellationToken;
 
@@ -95,7 +94,7 @@ async fn an_outage_delays_events_and_loses_none() {
         || async { (retries(&metrics) > 4).then_some(()) },
     )
     .await;
-    assert_eq!(message_count(&js, "ATLANTIC_DEADLETTER").await, 0);
+    assert!(env.dead_letters().await.is_empty());
     assert!(store.applied.lock().unwrap().is_empty());
 
     store.down.store(false, Ordering::SeqCst);
@@ -104,7 +103,7 @@ async fn an_outage_delays_events_and_loses_none() {
     })
     .await;
     assert_eq!(*store.applied.lock().unwrap(), (1..=10).collect::<Vec<_>>());
-    assert_eq!(message_count(&js, "ATLANTIC_DEADLETTER").await, 0);
+    assert!(env.dead_letters().await.is_empty());
     shutdown.cancel();
     running.await.unwrap();
 }

@@ -311,9 +311,10 @@ async fn product_changes_reach_search_and_the_cache_and_orders_have_views() {
     )
     .await;
 
-    let js = env.nats.jetstream().await;
-    let parked = support::nats::message_count(&js, "ATLANTIC_DEADLETTER").await;
-    assert_eq!(parked, 0, "no projection parked an event");
+    assert!(
+        env.dead_letters().await.is_empty(),
+        "no projection parked an event"
+    );
     let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
     assert!(
         !metrics.contains("atlantic_projection_retries_total"),
@@ -438,16 +439,16 @@ async fn a_poison_event_is_parked_and_the_projector_goes_on() {
     )
     .await;
 
-    let parked: Vec<_> = support::nats::all_messages(&js, "ATLANTIC_DEADLETTER")
+    let parked: Vec<_> = env
+        .dead_letters()
         .await
         .into_iter()
-        .filter(|m| m.subject.as_str() == "deadletter.projection-search")
+        .filter(|letter| letter.consumer == "projection-search")
         .collect();
     assert_eq!(parked.len(), 2, "both poison messages are parked");
-    assert!(parked.iter().all(|m| m
-        .headers
-        .get("Atlantic-Error")
-        .is_some_and(|e| !e.as_str().is_empty())));
+    assert!(parked.iter().all(|letter| !letter.error.is_empty()
+        && letter.subject == "events.product.created"
+        && letter.attempts >= 1));
     let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
     let line = |line: &str| metrics.lines().any(|l| l == line);
     assert!(
@@ -457,5 +458,9 @@ async fn a_poison_event_is_parked_and_the_projector_goes_on() {
     assert!(
         line("atlantic_projection_retries_total{projection=\"search\"} 4"),
         "the event search could not apply was tried five times: {metrics}"
+    );
+    assert!(
+        line("atlantic_dead_letters{consumer=\"projection-search\"} 2"),
+        "{metrics}"
     );
 }

@@ -201,3 +201,133 @@ async fn kill_9_during_2000_commands_loses_nothing_and_publishes_nothing_twice()
         assert_eq!(sequence, previous + 1, "aggregate {aggregate} out of order");
     }
 }
+
+/// The aggregate ids, in stream order, of the messages of `aggregate`.
+async fn sequences_of(js: &async_nats::jetstream::Context, aggregate: &str) -> Vec<String> {
+    all_messages(js, STREAM)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m.headers
+                .get("Atlantic-Aggregate-Id")
+                .is_some_and(|v| v.as_str() == aggregate)
+        })
+        .filter_map(|m| {
+            m.headers
+                .get("Atlantic-Sequence")
+                .map(|v| v.as_str().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_row_that_cannot_be_published_is_parked_and_holds_only_its_own_aggregate() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(true).await;
+    let seller = app.seller().await;
+    let js = env.nats.jetstream().await;
+    let broken = Uuid::now_v7().to_string();
+    let insert = |sequence: i64, payload: serde_json::Value| {
+        let pool = env.pool.clone();
+        let broken = broken.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                 VALUES ('Product', $1, $2, 'ProductCreated', '1', $3, '{}')",
+            )
+            .bind(broken)
+            .bind(sequence)
+            .bind(payload)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    insert(1, json!({"ProductCreated": {"bogus": true}})).await;
+    insert(
+        2,
+        json!({"InventoryAdjusted": {"delta": 4, "inventory": 4}}),
+    )
+    .await;
+    let other = app.product(&seller, 3.0, 1).await.to_string();
+
+    eventually(
+        Duration::from_secs(30),
+        "the later product on NATS",
+        || async { (sequences_of(&js, &other).await == ["1"]).then_some(()) },
+    )
+    .await;
+    let parked = eventually(Duration::from_secs(10), "both rows parked", || async {
+        let letters = env.dead_letters().await;
+        (letters.len() == 2).then_some(letters)
+    })
+    .await;
+    assert!(parked.iter().all(|l| l.consumer == "relay"
+        && l.aggregate.as_deref() == Some(format!("Product:{broken}").as_str())));
+    assert!(
+        parked[0].error.contains("does not parse"),
+        "{}",
+        parked[0].error
+    );
+    assert!(!parked[0].held && parked[1].held);
+    assert_eq!(parked[1].sequence, Some(2));
+    let raw: serde_json::Value = serde_json::from_slice(&parked[0].payload).unwrap();
+    assert_eq!(raw["payload"], json!({"ProductCreated": {"bogus": true}}));
+    assert!(sequences_of(&js, &broken).await.is_empty());
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("atlantic_dead_letters{consumer=\"relay\"} 2"),
+        "{metrics}"
+    );
+
+    // Later events of the broken aggregate wait behind it; others flow.
+    insert(
+        3,
+        json!({"InventoryAdjusted": {"delta": 1, "inventory": 5}}),
+    )
+    .await;
+    let third = app.product(&seller, 4.0, 1).await.to_string();
+    eventually(
+        Duration::from_secs(30),
+        "the third product on NATS",
+        || async { (sequences_of(&js, &third).await == ["1"]).then_some(()) },
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the third row held", || async {
+        (env.dead_letters().await.len() == 3).then_some(())
+    })
+    .await;
+
+    sqlx::query("UPDATE events SET payload = $2 WHERE aggregate_id = $1 AND sequence = 1")
+        .bind(&broken)
+        .bind(json!({"ProductCreated": {
+            "productId": broken, "sellerId": Uuid::now_v7(), "name": "Repaired", "description": "Fixed by hand",
+            "category": "tools", "brand": "Acme", "price": 5.0, "specifications": {}, "inventory": 0
+        }}))
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let retry = std::process::Command::new(env!("CARGO_BIN_EXE_atlantic"))
+        .args(["dead-letters", "retry", "--consumer", "relay"])
+        .envs(env.child_env())
+        .output()
+        .expect("run atlantic dead-letters retry");
+    assert!(retry.status.success(), "{retry:?}");
+    assert_eq!(String::from_utf8_lossy(&retry.stdout).trim(), "3 due now");
+    eventually(
+        Duration::from_secs(30),
+        "the repaired aggregate on NATS",
+        || async { (sequences_of(&js, &broken).await == ["1", "2", "3"]).then_some(()) },
+    )
+    .await;
+    assert!(env.dead_letters().await.is_empty());
+    app.stop().await;
+}

@@ -351,20 +351,14 @@ async fn a_failing_step_is_dead_lettered_and_a_customer_cancel_releases_and_refu
     let order_id = order(&app, &customer, &[(product, 2)], "tok_visa", "00000").await;
     reaches(&app, order_id, OrderStatus::InventoryReserved).await;
 
-    let js = env.nats.jetstream().await;
     let parked = eventually(Duration::from_secs(30), "the dead letter", || async {
-        all_messages(&js, "ATLANTIC_DEADLETTER")
-            .await
-            .into_iter()
-            .next()
+        env.dead_letters().await.into_iter().next()
     })
     .await;
-    assert_eq!(parked.subject.as_str(), "deadletter.order-saga");
-    assert_eq!(
-        header(&parked, "Atlantic-Original-Subject"),
-        "events.order.InventoryReserved"
-    );
-    assert!(header(&parked, "Atlantic-Error").contains("00000"));
+    assert_eq!(parked.consumer, "order-saga");
+    assert_eq!(parked.subject, "events.order.InventoryReserved");
+    assert!(parked.error.contains("00000"), "{}", parked.error);
+    assert_eq!(i64::from(parked.attempts), settings().max_deliveries);
     assert_eq!(inventory(&app, product).await, 3);
 
     let stranger = app.customer().await;

@@ -102,7 +102,7 @@ impl Application {
         let relay = self.run_relay.then(|| {
             let relay = Relay::new(
                 self.state.pool.clone(),
-                async_nats::jetstream::new(self.state.nats.clone()),
+                self.state.nats.clone(),
                 self.state.metrics.clone(),
             );
             tokio::spawn(relay.run(shutdown.clone()))

@@ -6,6 +6,7 @@ pub mod app;
 pub mod bus;
 pub mod carts;
 pub mod db;
+pub mod dead_letters;
 pub mod http;
 pub mod metadata;
 pub mod metrics;

@@ -12,7 +12,17 @@
 //! JetStream can lose acknowledged writes on a crash, so on every start the
 //! relay reads the stream's last message and rewinds the checkpoint to it if
 //! the stream is behind.
+//!
+//! A row the relay cannot convert or publish because of itself (a payload that
+//! does not parse, a body over the server's payload limit) never stops it: the
+//! row is parked as a dead letter with its error, every later row of the
+//! *same aggregate* is parked behind it (so per-aggregate order holds), and
+//! every other aggregate flows on. Parked rows are read again from the events
+//! table when due (so a repaired row is published as it is now) and, once the
+//! first goes out, the ones held behind it follow in order. An outage of
+//! Postgres or NATS parks nothing: the relay starts again from its checkpoint.
 
+use crate::dead_letters::{header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL};
 use crate::metrics::Metrics;
 use crate::streams::{self, EVENTS_STREAM};
 use anyhow::Context;
@@ -20,7 +30,7 @@ use async_nats::jetstream::{self, context::Publish};
 use async_nats::HeaderMap;
 use atlantic_domain::integration::{event_id, message_id, to_integration_event};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
@@ -33,14 +43,24 @@ const LEADER_LOCK: i64 = 0x4154_4c41_4e54_4943;
 const CHANNEL: &str = "atlantic_events";
 /// How often the relay measures its lag behind the newest event.
 const LAG_INTERVAL: Duration = Duration::from_secs(1);
+/// The relay's name among the consumers that park dead letters.
+pub const CONSUMER: &str = "relay";
 
 /// Publishes committed events to JetStream.
 pub struct Relay {
     pool: PgPool,
     js: jetstream::Context,
     metrics: Metrics,
+    dead_letters: DeadLetters,
+    max_payload: usize,
     batch_size: i64,
     poll_interval: Duration,
+}
+
+/// A row in the form it is published in.
+struct Outgoing {
+    subject: String,
+    body: Vec<u8>,
 }
 
 /// A published row's place in the relay's order.
@@ -63,11 +83,13 @@ struct EventRow {
 }
 
 impl Relay {
-    /// A relay from the events table in `pool` to JetStream `js`.
-    pub fn new(pool: PgPool, js: jetstream::Context, metrics: Metrics) -> Self {
+    /// A relay from the events table in `pool` to the JetStream of `nats`.
+    pub fn new(pool: PgPool, nats: async_nats::Client, metrics: Metrics) -> Self {
         Relay {
+            dead_letters: DeadLetters::new(pool.clone(), metrics.clone()),
+            max_payload: nats.server_info().max_payload,
+            js: jetstream::new(nats),
             pool,
-            js,
             metrics,
             batch_size: 500,
             poll_interval: Duration::from_millis(100),
@@ -108,9 +130,15 @@ impl Relay {
         // memory from here on and only writes it.
         let mut checkpoint = self.checkpoint().await?;
         let mut lag_measured = tokio::time::Instant::now() - LAG_INTERVAL;
+        let mut redriven = tokio::time::Instant::now() - REDRIVE_INTERVAL;
+        self.dead_letters.count(CONSUMER).await?;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
+            }
+            if redriven.elapsed() >= REDRIVE_INTERVAL {
+                self.redrive().await?;
+                redriven = tokio::time::Instant::now();
             }
             let published = self.publish_batch(&mut checkpoint).await?;
             if lag_measured.elapsed() >= LAG_INTERVAL {
@@ -257,27 +285,36 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        let aggregates: Vec<String> = rows.iter().map(EventRow::aggregate).collect();
+        let mut held = self.dead_letters.held_among(CONSUMER, &aggregates).await?;
         let mut acks = Vec::with_capacity(rows.len());
         for row in &rows {
-            let event = to_integration_event(
-                &row.aggregate_type,
-                &row.aggregate_id,
-                row.payload.clone(),
-                row.recorded_at,
-            )
-            .with_context(|| format!("event at position {}", row.global_position))?;
+            let aggregate = row.aggregate();
+            if held.contains(&aggregate) {
+                let error = "held behind an earlier parked event of its aggregate";
+                self.park(row, error.to_string(), 0).await?;
+                continue;
+            }
+            let outgoing = match self.outgoing(row) {
+                Ok(outgoing) => outgoing,
+                Err(error) => {
+                    self.park(row, format!("{error:#}"), 1).await?;
+                    held.insert(aggregate);
+                    continue;
+                }
+            };
             let publish = Publish::build()
-                .payload(serde_json::to_vec(&event.body)?.into())
+                .payload(outgoing.body.into())
                 .headers(headers(row));
             let ack = self
                 .js
-                .send_publish(event.subject, publish)
+                .send_publish(outgoing.subject, publish)
                 .await
                 .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?;
-            acks.push(ack);
+            acks.push((row, ack));
         }
         let mut done = from;
-        for (row, ack) in rows.iter().zip(acks) {
+        for (row, ack) in acks {
             if let Err(error) = ack.await {
                 self.save(done).await?;
                 *checkpoint = done;
@@ -286,16 +323,119 @@ impl Relay {
                     row.global_position
                 );
             }
-            done = Checkpoint {
-                transaction_id: row.transaction_id,
-                global_position: row.global_position,
-            };
+            done = row.checkpoint();
         }
+        // Parked rows are behind the checkpoint too: their letters hold them.
+        done = done.max(rows.last().map(EventRow::checkpoint).unwrap_or(done));
         self.save(done).await?;
         *checkpoint = done;
         self.metrics
             .add("atlantic_relay_published_total", "", rows.len() as i64);
         Ok(rows.len())
+    }
+
+    /// The subject and body `row` is published with; an error when the row
+    /// itself cannot be (it does not convert, or is over the payload limit).
+    fn outgoing(&self, row: &EventRow) -> anyhow::Result<Outgoing> {
+        let event = to_integration_event(
+            &row.aggregate_type,
+            &row.aggregate_id,
+            row.payload.clone(),
+            row.recorded_at,
+        )
+        .with_context(|| format!("event at position {}", row.global_position))?;
+        let body = serde_json::to_vec(&event.body)?;
+        if body.len() > self.max_payload {
+            anyhow::bail!(
+                "the event is {} bytes, over the server's limit of {}",
+                body.len(),
+                self.max_payload
+            );
+        }
+        Ok(Outgoing {
+            subject: event.subject,
+            body,
+        })
+    }
+
+    /// Parks `row` (the raw row, with `error`) as a dead letter.
+    async fn park(&self, row: &EventRow, error: String, attempts: i32) -> anyhow::Result<()> {
+        let raw = json!({
+            "globalPosition": row.global_position,
+            "aggregateType": row.aggregate_type,
+            "aggregateId": row.aggregate_id,
+            "sequence": row.sequence,
+            "payload": row.payload,
+            "metadata": row.metadata,
+            "recordedAt": row.recorded_at,
+        });
+        let headers = header_map(Some(&headers(row)));
+        self.dead_letters
+            .park(NewLetter {
+                consumer: CONSUMER.to_string(),
+                message_key: message_id(&row.aggregate_type, &row.aggregate_id, row.sequence),
+                subject: format!("events.{}", row.aggregate_type.to_lowercase()),
+                aggregate: Some(row.aggregate()),
+                sequence: Some(row.sequence),
+                headers,
+                payload: serde_json::to_vec(&raw)?,
+                error,
+                attempts,
+            })
+            .await
+    }
+
+    /// Drives the due dead letters again: each first letter of an aggregate
+    /// and, once it is out, the letters held behind it, in order; the first
+    /// that fails again stays first.
+    async fn redrive(&self) -> anyhow::Result<()> {
+        for head in self.dead_letters.due(CONSUMER, 100).await? {
+            let Some(aggregate) = head.aggregate.as_deref() else {
+                continue;
+            };
+            for letter in self.dead_letters.of_aggregate(CONSUMER, aggregate).await? {
+                match self.republish(&letter).await {
+                    Ok(()) => self.dead_letters.resolved(&letter).await?,
+                    Err(error) => {
+                        self.dead_letters.failed_again(&letter, &error).await?;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the parked event's row as it is in the events table now.
+    async fn republish(&self, letter: &Letter) -> anyhow::Result<()> {
+        let (aggregate_type, aggregate_id) = letter
+            .aggregate
+            .as_deref()
+            .and_then(|aggregate| aggregate.split_once(':'))
+            .context("a relay letter without its aggregate")?;
+        let row: EventRow = sqlx::query_as(
+            "SELECT global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
+                    aggregate_id, sequence, payload, metadata, recorded_at \
+             FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(letter.sequence)
+        .fetch_optional(&self.pool)
+        .await?
+        .context("the event is no longer in the events table; drop the letter")?;
+        let outgoing = self.outgoing(&row)?;
+        let publish = Publish::build()
+            .payload(outgoing.body.into())
+            .headers(headers(&row));
+        self.js
+            .send_publish(outgoing.subject, publish)
+            .await
+            .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?
+            .await
+            .map_err(|e| anyhow::anyhow!("JetStream did not acknowledge: {e}"))?;
+        self.metrics.add("atlantic_relay_published_total", "", 1);
+        Ok(())
     }
 
     async fn record_lag(&self, at: Checkpoint) -> anyhow::Result<()> {
@@ -310,6 +450,19 @@ impl Relay {
         self.metrics
             .set("atlantic_relay_checkpoint_position", "", at.global_position);
         Ok(())
+    }
+}
+
+impl EventRow {
+    fn aggregate(&self) -> String {
+        format!("{}:{}", self.aggregate_type, self.aggregate_id)
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            transaction_id: self.transaction_id,
+            global_position: self.global_position,
+        }
     }
 }
 

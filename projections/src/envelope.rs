@@ -3,8 +3,10 @@
 
 use anyhow::Context;
 use async_nats::jetstream;
+use atlantic_command_api::dead_letters::header_map;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,16 +28,28 @@ pub struct Envelope {
 impl Envelope {
     /// Reads a JetStream message published by the relay.
     pub fn from_message(message: &jetstream::Message) -> anyhow::Result<Self> {
+        Envelope::from_parts(
+            message.subject.as_str(),
+            &header_map(message.headers.as_ref()),
+            &message.payload,
+        )
+    }
+
+    /// Reads a published event from its subject, headers and body (a parked
+    /// letter's, say).
+    pub fn from_parts(
+        subject: &str,
+        headers: &BTreeMap<String, String>,
+        payload: &[u8],
+    ) -> anyhow::Result<Self> {
         let header = |name: &str| -> anyhow::Result<String> {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_string())
+            headers
+                .get(name)
+                .cloned()
                 .with_context(|| format!("message without {name}"))
         };
         Ok(Envelope {
-            subject: message.subject.to_string(),
+            subject: subject.to_string(),
             aggregate_type: header("Atlantic-Aggregate-Type")?,
             aggregate_id: header("Atlantic-Aggregate-Id")?,
             sequence: header("Atlantic-Sequence")?
@@ -44,7 +58,7 @@ impl Envelope {
             position: header("Atlantic-Position")?
                 .parse()
                 .context("bad Atlantic-Position")?,
-            body: serde_json::from_slice(&message.payload).context("body is not JSON")?,
+            body: serde_json::from_slice(payload).context("body is not JSON")?,
         })
     }
 

@@ -1,6 +1,8 @@
 //! The projector runtime: per projection, one running instance (a Postgres
 //! advisory lock) reads its stream in order from a checkpoint kept in
-//! Postgres, in batches, with retries, dead letters, and lag in `/metrics`.
+//! Postgres, in batches, with retries, dead letters (the shared mechanism in
+//! `atlantic_command_api::dead_letters`, driven again on a long backoff), and
+//! lag in `/metrics`.
 //! A restart reads again from the checkpoint; projections are idempotent by
 //! the version each row or document keeps, so what is read twice changes
 //! nothing, and nothing is ever applied out of order.
@@ -9,6 +11,7 @@ use crate::Envelope;
 use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use atlantic_command_api::dead_letters::{header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams::EVENTS_STREAM;
 use futures::StreamExt;
@@ -16,7 +19,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
+use tracing::warn;
 
 /// Events in one batch at most.
 const BATCH: usize = 500;
@@ -69,6 +72,7 @@ pub struct ProjectorRunner {
     pool: PgPool,
     projection: Arc<dyn Projection>,
     metrics: Metrics,
+    dead_letters: DeadLetters,
     max_attempts: u32,
 }
 
@@ -83,6 +87,7 @@ impl ProjectorRunner {
     ) -> Self {
         ProjectorRunner {
             js,
+            dead_letters: DeadLetters::new(pool.clone(), metrics.clone()),
             pool,
             projection,
             metrics,
@@ -217,7 +222,13 @@ impl ProjectorRunner {
         let subjects = self.projection.subjects();
         let label = format!("projection=\"{name}\"");
         let mut next_delivery = 1;
+        let mut redriven = tokio::time::Instant::now() - REDRIVE_INTERVAL;
+        self.dead_letters.count(&self.consumer()).await?;
         while !shutdown.is_cancelled() {
+            if redriven.elapsed() >= REDRIVE_INTERVAL {
+                self.redrive(&label).await?;
+                redriven = tokio::time::Instant::now();
+            }
             // Still the one instance: the lock lives as long as this connection.
             sqlx::query("SELECT 1")
                 .execute(&mut *leader)
@@ -265,6 +276,36 @@ impl ProjectorRunner {
                 .num_pending;
             self.metrics
                 .set("atlantic_projection_lag_events", &label, pending as i64);
+        }
+        Ok(())
+    }
+
+    /// The projection's name among the consumers that park dead letters.
+    fn consumer(&self) -> String {
+        format!("projection-{}", self.projection.name())
+    }
+
+    /// Applies the parked events that are due again, one by one; one that
+    /// fails again waits longer. Stops the run when the read model's store
+    /// does not answer.
+    async fn redrive(&self, label: &str) -> anyhow::Result<()> {
+        for letter in self.dead_letters.due(&self.consumer(), 100).await? {
+            let applied =
+                match Envelope::from_parts(&letter.subject, &letter.headers, &letter.payload) {
+                    Ok(envelope) => self.attempt(std::slice::from_ref(&envelope)).await,
+                    Err(error) => Err(error),
+                };
+            match applied {
+                Ok(()) => {
+                    self.dead_letters.resolved(&letter).await?;
+                    self.metrics
+                        .add("atlantic_projection_events_total", label, 1);
+                }
+                Err(error) => {
+                    self.projection.reachable().await?;
+                    self.dead_letters.failed_again(&letter, &error).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -353,8 +394,9 @@ impl ProjectorRunner {
     }
 
     /// `error` back when the event is at fault (it may be parked); an error
-    /// that stops the run when it is not: shutting down, a timeout, or a read
-    /// model whose store does not answer.
+    /// that stops the run when it is not: shutting down, or a read model whose
+    /// store does not answer. An event that timed out every time while the
+    /// store answers is at fault too, or it would be tried for ever.
     async fn blame_the_event(
         &self,
         error: anyhow::Error,
@@ -363,39 +405,38 @@ impl ProjectorRunner {
         if shutdown.is_cancelled() {
             return Err(error.context("shutting down"));
         }
-        if error.is::<TimedOut>() {
-            return Err(error);
-        }
         if let Err(down) = self.projection.reachable().await {
             return Err(error.context(format!("the read model does not answer ({down:#})")));
         }
         Ok(error)
     }
 
-    /// Puts a message the projection cannot apply on the dead-letter stream.
+    /// Parks a message the projection cannot apply.
     async fn park(
         &self,
         message: &jetstream::Message,
         error: anyhow::Error,
         label: &str,
     ) -> anyhow::Result<()> {
-        error!(
-            projection = self.projection.name(),
-            error = format!("{error:#}"),
-            "parking an event"
-        );
-        let subject = format!("deadletter.projection-{}", self.projection.name());
-        let mut headers = message.headers.clone().unwrap_or_default();
-        headers.insert(
-            "Atlantic-Error",
-            format!("{error:#}").replace(['\r', '\n'], " ").as_str(),
-        );
-        self.js
-            .publish_with_headers(subject, headers, message.payload.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot park an event: {e}"))?
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot park an event: {e}"))?;
+        let headers = header_map(message.headers.as_ref());
+        let stream_sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
+        let message_key = headers
+            .get("Nats-Msg-Id")
+            .cloned()
+            .unwrap_or_else(|| format!("{}#{stream_sequence}", self.projection.stream()));
+        self.dead_letters
+            .park(NewLetter {
+                consumer: self.consumer(),
+                message_key,
+                subject: message.subject.to_string(),
+                aggregate: None,
+                sequence: None,
+                headers,
+                payload: message.payload.to_vec(),
+                error: format!("{error:#}"),
+                attempts: i32::try_from(self.max_attempts).unwrap_or(i32::MAX),
+            })
+            .await?;
         self.metrics
             .add("atlantic_projection_dead_letters_total", label, 1);
         Ok(())

@@ -9,6 +9,8 @@ pub mod scenario;
 
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
+use atlantic_command_api::dead_letters::{DeadLetters, Letter, Selection};
+use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::sessions::LoginLimits;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
@@ -203,6 +205,14 @@ impl TestEnv {
             ("CLICKHOUSE_URL", clickhouse_url()),
             ("CLICKHOUSE_DATABASE", self.clickhouse_database.clone()),
         ]
+    }
+
+    /// Every parked dead letter, oldest first.
+    pub async fn dead_letters(&self) -> Vec<Letter> {
+        DeadLetters::new(self.pool.clone(), Metrics::default())
+            .list(Selection::All)
+            .await
+            .expect("list the dead letters")
     }
 
     pub async fn event_count(&self) -> i64 {

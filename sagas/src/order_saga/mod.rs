@@ -6,14 +6,16 @@
 //! parallel. Every step first reads the order and does nothing unless the
 //! order is exactly where that step starts, and every command it sends is
 //! idempotent, so a redelivered or duplicated message changes nothing. A step
-//! that fails is retried with backoff and, after `max_deliveries`, parked on
-//! `deadletter.order-saga` with its error.
+//! that fails is retried with backoff and, after `max_deliveries`, parked as a
+//! dead letter with its error (unless the event store does not answer: an
+//! outage is waited out, not parked), and driven again on a long backoff.
 
 mod deadlines;
 mod steps;
 
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use atlantic_command_api::bus::CommandBus;
+use atlantic_command_api::dead_letters::{header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
 use atlantic_command_api::metadata::CommandMetadata;
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams::EVENTS_STREAM;
@@ -22,6 +24,7 @@ use atlantic_domain::payment::Payment;
 use atlantic_domain::product::Product;
 use futures::StreamExt;
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,10 +36,9 @@ use uuid::Uuid;
 use crate::carrier::CarrierGateway;
 use crate::payment_gateway::PaymentGateway;
 
-/// The durable consumer's name.
+/// The durable consumer's name, and the saga's among the consumers that park
+/// dead letters.
 pub const CONSUMER: &str = "order-saga";
-/// Where messages that kept failing are parked.
-pub const DEAD_LETTER_SUBJECT: &str = "deadletter.order-saga";
 
 /// How the saga behaves.
 #[derive(Debug, Clone)]
@@ -81,6 +83,7 @@ struct Saga {
     carrier: Arc<dyn CarrierGateway>,
     settings: SagaSettings,
     metrics: Metrics,
+    dead_letters: DeadLetters,
 }
 
 /// Why a step failed (it will be retried).
@@ -101,6 +104,7 @@ impl OrderSaga {
                 orders: CommandBus::new(pool.clone(), None),
                 products: CommandBus::new(pool.clone(), Some(100)),
                 payments: CommandBus::new(pool.clone(), None),
+                dead_letters: DeadLetters::new(pool.clone(), metrics.clone()),
                 pool,
                 js,
                 gateway,
@@ -118,6 +122,7 @@ impl OrderSaga {
         let saga = self.inner;
         saga.resume_pending_payments().await;
         let watcher = tokio::spawn(saga.clone().watch_deadlines(shutdown.clone()));
+        let redriver = tokio::spawn(saga.clone().redrive(shutdown.clone()));
         while !shutdown.is_cancelled() {
             if let Err(error) = saga.clone().consume(&shutdown).await {
                 warn!(
@@ -131,6 +136,7 @@ impl OrderSaga {
             }
         }
         let _ = watcher.await;
+        let _ = redriver.await;
     }
 }
 
@@ -197,7 +203,10 @@ impl Saga {
 
     /// Handles one message and acks it, naks it for a retry, or parks it.
     async fn settle(self: &Arc<Self>, message: jetstream::Message) {
-        let outcome = self.handle(&message).await;
+        let headers = header_map(message.headers.as_ref());
+        let outcome = self
+            .handle(message.subject.as_str(), &headers, &message.payload)
+            .await;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let ack = match outcome {
             Ok(()) => {
@@ -205,15 +214,19 @@ impl Saga {
                     .add("atlantic_saga_messages_total", "outcome=\"handled\"", 1);
                 message.ack().await
             }
-            Err(error) if delivered >= self.settings.max_deliveries => {
-                error!(error = format!("{error:#}"), subject = %message.subject, "parking a message that keeps failing");
+            Err(error)
+                if delivered >= self.settings.max_deliveries && self.store_answers().await =>
+            {
                 self.metrics.add(
                     "atlantic_saga_messages_total",
                     "outcome=\"dead_lettered\"",
                     1,
                 );
-                if let Err(e) = self.dead_letter(&message, &error).await {
-                    error!(error = %e, "cannot park the message; it will be redelivered");
+                if let Err(e) = self.park(&message, headers, &error, delivered).await {
+                    error!(
+                        error = format!("{e:#}"),
+                        "cannot park the message; it will be redelivered"
+                    );
                     return;
                 }
                 message.ack_with(AckKind::Term).await
@@ -231,40 +244,78 @@ impl Saga {
         }
     }
 
-    async fn dead_letter(
+    /// Whether the event store answers: a step that fails while it does not
+    /// is waited for, never parked.
+    async fn store_answers(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    async fn park(
         &self,
         message: &jetstream::Message,
+        headers: BTreeMap<String, String>,
         error: &anyhow::Error,
+        delivered: i64,
     ) -> anyhow::Result<()> {
-        let mut headers = message.headers.clone().unwrap_or_default();
-        headers.insert(
-            "Atlantic-Error",
-            format!("{error:#}").replace(['\r', '\n'], " ").as_str(),
-        );
-        headers.insert("Atlantic-Original-Subject", message.subject.as_str());
-        self.js
-            .publish_with_headers(DEAD_LETTER_SUBJECT, headers, message.payload.clone())
+        let message_key = headers
+            .get("Nats-Msg-Id")
+            .cloned()
+            .unwrap_or_else(|| format!("{}:{}", message.subject, Uuid::now_v7()));
+        self.dead_letters
+            .park(NewLetter {
+                consumer: CONSUMER.to_string(),
+                message_key,
+                subject: message.subject.to_string(),
+                aggregate: None,
+                sequence: None,
+                headers,
+                payload: message.payload.to_vec(),
+                error: format!("{error:#}"),
+                attempts: i32::try_from(delivered).unwrap_or(i32::MAX),
+            })
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    /// Drives parked messages again when they are due, until `shutdown`.
+    async fn redrive(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(REDRIVE_INTERVAL) => {}
+            }
+            if let Err(error) = self.redrive_due().await {
+                warn!(
+                    error = format!("{error:#}"),
+                    "cannot drive the saga's dead letters again"
+                );
+            }
+        }
+    }
+
+    async fn redrive_due(self: &Arc<Self>) -> anyhow::Result<()> {
+        for letter in self.dead_letters.due(CONSUMER, 100).await? {
+            match self
+                .handle(&letter.subject, &letter.headers, &letter.payload)
+                .await
+            {
+                Ok(()) => self.dead_letters.resolved(&letter).await?,
+                Err(error) => self.dead_letters.failed_again(&letter, &error).await?,
+            }
+        }
         Ok(())
     }
 
-    async fn handle(self: &Arc<Self>, message: &jetstream::Message) -> StepResult {
-        let event = message
-            .subject
-            .as_str()
+    async fn handle(
+        self: &Arc<Self>,
+        subject: &str,
+        headers: &BTreeMap<String, String>,
+        payload: &[u8],
+    ) -> StepResult {
+        let event = subject
             .strip_prefix("events.order.")
             .unwrap_or_default()
             .to_string();
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .and_then(|v| Uuid::parse_str(v.as_str()).ok())
-        };
+        let header = |name: &str| headers.get(name).and_then(|v| Uuid::parse_str(v).ok());
         let order_id = header("Atlantic-Aggregate-Id")
             .ok_or_else(|| anyhow::anyhow!("message without Atlantic-Aggregate-Id"))?;
         let event_id = header("Atlantic-Event-Id").unwrap_or_else(Uuid::now_v7);
@@ -274,7 +325,7 @@ impl Saga {
             user_id: None,
             request_id: None,
         };
-        let body: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
         match event.as_str() {
             "OrderCreated" => self.validate(order_id, &metadata).await,
             "OrderValidated" => self.request_payment(order_id, &body, &metadata).await,
