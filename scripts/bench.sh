@@ -24,6 +24,8 @@ export QUERY_API_ADDR="127.0.0.1:$QUERY_PORT"
 export CLICKHOUSE_DATABASE=atlantic_bench
 CATALOG=${BENCH_CATALOG:-../shared/catalog}
 export LOGIN_LIMIT_PER_ADDRESS=100000
+export REGISTER_LIMIT_PER_ADDRESS=100000
+export CLICK_LIMIT_PER_ADDRESS=100000000
 export RUST_LOG=${RUST_LOG:-warn}
 
 cargo build --release -p atlantic -p atlantic-bench

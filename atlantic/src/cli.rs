@@ -9,7 +9,7 @@ use atlantic_command_api::dead_letters::{DeadLetters, Selection};
 use atlantic_command_api::metadata::CommandMetadata;
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::seed::{self, SeedProgress};
-use atlantic_command_api::sessions::LoginLimits;
+use atlantic_command_api::sessions::RateLimits;
 
 use atlantic_domain::{Email, Role, Text};
 use atlantic_projections::analytics::Analytics;
@@ -254,12 +254,18 @@ struct Run {
     /// Session lifetime in seconds.
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 86_400)]
     session_ttl_secs: u64,
-    /// Sign-in attempts per account per five minutes.
+    /// Failed sign-ins per account from one address per five minutes.
     #[arg(long, env = "LOGIN_LIMIT_PER_ACCOUNT", default_value_t = 10)]
     login_limit_per_account: u32,
-    /// Sign-in attempts per client address per five minutes.
+    /// Failed sign-ins per client address per five minutes.
     #[arg(long, env = "LOGIN_LIMIT_PER_ADDRESS", default_value_t = 100)]
     login_limit_per_address: u32,
+    /// Registrations per client address per five minutes.
+    #[arg(long, env = "REGISTER_LIMIT_PER_ADDRESS", default_value_t = 20)]
+    register_limit_per_address: u32,
+    /// Clicks tracked per client address per minute.
+    #[arg(long, env = "CLICK_LIMIT_PER_ADDRESS", default_value_t = 600)]
+    click_limit_per_address: u32,
     /// Seconds an order waits for the payment gateway before it is cancelled.
     #[arg(long, env = "PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
     payment_timeout_secs: u64,
@@ -300,10 +306,12 @@ impl Run {
             command_api_addr: api.then_some(self.command_api_addr),
             run_relay: relay,
             session_ttl: Duration::from_secs(self.session_ttl_secs),
-            login_limits: LoginLimits {
+            rate_limits: RateLimits {
                 per_account: self.login_limit_per_account,
                 per_address: self.login_limit_per_address,
-                ..LoginLimits::default()
+                registrations_per_address: self.register_limit_per_address,
+                clicks_per_address: self.click_limit_per_address,
+                ..RateLimits::default()
             },
             max_connections: c.max_connections,
         }
@@ -412,7 +420,7 @@ impl Connections {
             command_api_addr: None,
             run_relay: false,
             session_ttl: Duration::from_secs(60),
-            login_limits: LoginLimits::default(),
+            rate_limits: RateLimits::default(),
             max_connections: 4,
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use support::nats::{all_messages, message_count};
 use support::scenario::{address, id_of};
 use support::{eventually, TestEnv};
+use uuid::Uuid;
 
 #[tokio::test]
 async fn an_order_placed_over_http_is_stored_and_published_as_the_brief_says() {
@@ -589,4 +590,104 @@ async fn operations_endpoints_answer() {
         metrics.contains("atlantic_http_responses_total{api=\"command\",status=\"201\"}"),
         "{metrics}"
     );
+}
+
+/// An HTTP client whose requests come from `address` (any 127.x.y.z reaches
+/// the API on 127.0.0.1).
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let email = format!("{}@example.com", Uuid::now_v7().simple());
+    let registered = app
+        .post(
+            "/users",
+            None,
+            json!({"email": email, "password": "correct horse battery", "name": "Owner"}),
+        )
+        .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let attacker = client_from("127.0.0.2");
+    let sign_in = |client: &reqwest::Client, password: &str| {
+        client
+            .post(app.url("/sessions"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let mut refused = Vec::new();
+    for _ in 0..20 {
+        refused.push(sign_in(&attacker, "wrong password").await.unwrap().status());
+    }
+    assert_eq!(refused[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(refused[10..], [StatusCode::TOO_MANY_REQUESTS; 10]);
+    let attacker_right = sign_in(&attacker, "correct horse battery").await.unwrap();
+    assert_eq!(attacker_right.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let owner = sign_in(&app.http, "correct horse battery").await.unwrap();
+    assert_eq!(owner.status(), StatusCode::CREATED);
+    let unknown = app
+        .post(
+            "/sessions",
+            None,
+            json!({"email": "nobody@example.com", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_problem(unknown, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn registrations_and_clicks_are_limited_per_address() {
+    let env = TestEnv::new().await;
+    let mut settings = env.settings(true, false);
+    settings.rate_limits.registrations_per_address = 3;
+    settings.rate_limits.clicks_per_address = 5;
+    let app = env.spawn_with(settings).await;
+    let elsewhere = client_from("127.0.0.3");
+    let register = |client: &reqwest::Client| {
+        client
+            .post(app.url("/users"))
+            .json(&json!({
+                "email": format!("{}@example.com", Uuid::now_v7().simple()),
+                "password": "correct horse battery",
+                "name": "Ann",
+            }))
+            .send()
+    };
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(register(&elsewhere).await.unwrap().status());
+    }
+    assert_eq!(answers[..3], [StatusCode::CREATED; 3]);
+    assert_problem(
+        register(&elsewhere).await.unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    assert_eq!(
+        env.event_count().await,
+        3,
+        "a refused registration wrote nothing"
+    );
+    assert_eq!(
+        register(&app.http).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+
+    let click = json!({"productId": Uuid::now_v7(), "kind": "view"});
+    for _ in 0..5 {
+        let tracked = app.post("/clicks", None, click.clone()).await;
+        assert_eq!(tracked.status(), StatusCode::ACCEPTED);
+    }
+    assert_problem(
+        app.post("/clicks", None, click).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
 }

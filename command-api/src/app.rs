@@ -4,7 +4,7 @@
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::relay::Relay;
-use crate::sessions::{LoginLimits, SessionStore};
+use crate::sessions::{RateLimits, SessionStore};
 use crate::{db, streams};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -30,7 +30,7 @@ pub struct Settings {
     /// How long a session lasts.
     pub session_ttl: Duration,
     /// Login rate limits.
-    pub login_limits: LoginLimits,
+    pub rate_limits: RateLimits,
     /// Postgres connections in the pool.
     pub max_connections: u32,
 }
@@ -68,7 +68,7 @@ impl Application {
             redis,
             settings.redis_prefix.clone(),
             settings.session_ttl,
-            settings.login_limits,
+            settings.rate_limits,
         );
         let state = AppState::new(pool, sessions, nats, Metrics::default());
         let listener = match settings.command_api_addr {

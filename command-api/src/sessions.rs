@@ -39,23 +39,35 @@ impl Session {
     }
 }
 
-/// Login attempts allowed per account, and per client address, per window.
+/// The limits on what one client may do, each counted in Redis over a
+/// window. Sign-in counts *failures*, per account and address together and
+/// per address, so a third party cannot lock an owner out: the right
+/// password from another address still works.
 #[derive(Debug, Clone, Copy)]
-pub struct LoginLimits {
-    /// Attempts per account.
+pub struct RateLimits {
+    /// Failed sign-ins per account from one address, per `window`.
     pub per_account: u32,
-    /// Attempts per client address.
+    /// Failed sign-ins per client address, per `window`.
     pub per_address: u32,
-    /// The window.
+    /// The sign-in and registration window.
     pub window: Duration,
+    /// Registrations per client address, per `window`.
+    pub registrations_per_address: u32,
+    /// Clicks tracked per client address, per [`CLICK_WINDOW`].
+    pub clicks_per_address: u32,
 }
 
-impl Default for LoginLimits {
+/// The window clicks are counted in.
+pub const CLICK_WINDOW: Duration = Duration::from_secs(60);
+
+impl Default for RateLimits {
     fn default() -> Self {
-        LoginLimits {
+        RateLimits {
             per_account: 10,
             per_address: 100,
             window: Duration::from_secs(300),
+            registrations_per_address: 20,
+            clicks_per_address: 600,
         }
     }
 }
@@ -66,7 +78,22 @@ pub struct SessionStore {
     redis: ConnectionManager,
     prefix: String,
     ttl: Duration,
-    limits: LoginLimits,
+    limits: RateLimits,
+}
+
+/// One client's action to count against a limit.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt<'a> {
+    /// A registration from an address.
+    Registration {
+        /// The client's address.
+        address: &'a str,
+    },
+    /// A click tracked from an address.
+    Click {
+        /// The client's address.
+        address: &'a str,
+    },
 }
 
 impl SessionStore {
@@ -75,7 +102,7 @@ impl SessionStore {
         redis: ConnectionManager,
         prefix: String,
         ttl: Duration,
-        limits: LoginLimits,
+        limits: RateLimits,
     ) -> Self {
         SessionStore {
             redis,
@@ -147,25 +174,61 @@ impl SessionStore {
         self.redis.clone().del(self.key(token)).await
     }
 
-    /// Counts a login attempt for `account` from `address`; false when either is
-    /// over its limit for the current window.
-    pub async fn allow_login(&self, account: &str, address: &str) -> redis::RedisResult<bool> {
-        let account_ok = self
-            .count(&format!("login:account:{account}"), self.limits.per_account)
-            .await?;
-        let address_ok = self
-            .count(&format!("login:address:{address}"), self.limits.per_address)
-            .await?;
-        Ok(account_ok && address_ok)
+    /// Whether `account` may try to sign in from `address`: neither has
+    /// failed too often in the current window.
+    pub async fn login_allowed(&self, account: &str, address: &str) -> redis::RedisResult<bool> {
+        let (pair, from_address) = self.failure_keys(account, address);
+        let counts: Vec<Option<u32>> = self.redis.clone().mget(&[pair, from_address]).await?;
+        let count = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
+        Ok(count(0) < self.limits.per_account && count(1) < self.limits.per_address)
     }
 
-    async fn count(&self, name: &str, limit: u32) -> redis::RedisResult<bool> {
+    /// Counts a failed sign-in to `account` from `address`.
+    pub async fn login_failed(&self, account: &str, address: &str) -> redis::RedisResult<()> {
+        let (pair, from_address) = self.failure_keys(account, address);
+        let window = self.limits.window.as_secs() as i64;
+        redis::pipe()
+            .atomic()
+            .incr(&pair, 1)
+            .ignore()
+            .expire(&pair, window)
+            .ignore()
+            .incr(&from_address, 1)
+            .ignore()
+            .expire(&from_address, window)
+            .ignore()
+            .query_async::<()>(&mut self.redis.clone())
+            .await
+    }
+
+    fn failure_keys(&self, account: &str, address: &str) -> (String, String) {
+        let account = hex::encode(Sha256::digest(account.as_bytes()));
+        (
+            format!("{}login-failures:{account}:{address}", self.prefix),
+            format!("{}login-failures:address:{address}", self.prefix),
+        )
+    }
+
+    /// Counts `attempt`; false when it is over its limit for the current window.
+    pub async fn allow(&self, attempt: Attempt<'_>) -> redis::RedisResult<bool> {
+        let (name, limit, window) = match attempt {
+            Attempt::Registration { address } => (
+                format!("registrations:{address}"),
+                self.limits.registrations_per_address,
+                self.limits.window,
+            ),
+            Attempt::Click { address } => (
+                format!("clicks:{address}"),
+                self.limits.clicks_per_address,
+                CLICK_WINDOW,
+            ),
+        };
         let key = format!("{}{}", self.prefix, name);
         let mut redis = self.redis.clone();
         let (count,): (u32,) = redis::pipe()
             .atomic()
             .incr(&key, 1)
-            .expire(&key, self.limits.window.as_secs() as i64)
+            .expire(&key, window.as_secs() as i64)
             .ignore()
             .query_async(&mut redis)
             .await?;

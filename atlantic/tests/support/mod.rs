@@ -11,7 +11,7 @@ use atlantic_command_api::app::{Application, Settings};
 use atlantic_command_api::db;
 use atlantic_command_api::dead_letters::{DeadLetters, Letter, Selection};
 use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::sessions::LoginLimits;
+use atlantic_command_api::sessions::RateLimits;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
@@ -88,7 +88,7 @@ impl TestEnv {
             command_api_addr: api.then(|| "127.0.0.1:0".parse().expect("an address")),
             run_relay: relay,
             session_ttl: Duration::from_secs(3600),
-            login_limits: LoginLimits::default(),
+            rate_limits: RateLimits::default(),
             max_connections: 10,
         }
     }

@@ -4,9 +4,10 @@
 use super::error::ApiError;
 use super::extract::{Body, RequestId};
 use super::AppState;
+use crate::sessions::Attempt;
 use async_nats::HeaderMap;
 use atlantic_domain::Text;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -14,6 +15,7 @@ use axum::{Json, Router};
 use chrono::{SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::json;
+use std::net::SocketAddr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -59,14 +61,26 @@ pub struct TrackClick {
     pub session_id: Option<Text<100>>,
 }
 
-/// Track a click (anyone); answers once JetStream stored it.
+/// Track a click (anyone; limited per client address); answers once
+/// JetStream stored it.
 #[utoipa::path(post, path = "/clicks", tag = "analytics", request_body = TrackClick,
-    responses((status = 202, description = "stored"), (status = 422, body = super::Problem)))]
+    responses((status = 202, description = "stored"), (status = 422, body = super::Problem), (status = 429, body = super::Problem)))]
 pub async fn track(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RequestId(request_id): RequestId,
     Body(body): Body<TrackClick>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let address = peer.ip().to_string();
+    if !state
+        .sessions
+        .allow(Attempt::Click { address: &address })
+        .await?
+    {
+        return Err(ApiError::TooManyRequests(
+            "too many clicks from this address; slow down".into(),
+        ));
+    }
     let click_id = Uuid::now_v7();
     let payload = json!({
         "event": "click.tracked",

@@ -3,7 +3,6 @@
 use super::error::ApiError;
 use super::extract::{AuthUser, Body};
 use super::AppState;
-use atlantic_domain::user::User;
 use atlantic_domain::Role;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -60,7 +59,7 @@ pub async fn user_id_by_email(state: &AppState, email: &str) -> Result<Option<Uu
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
 }
 
-/// Sign in; rate limited per account and per client address.
+/// Sign in; failures are limited per account and address, and per address.
 #[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = SignIn,
     responses((status = 201, body = SessionCreated), (status = 401, body = super::Problem), (status = 429, body = super::Problem)))]
 pub async fn sign_in(
@@ -69,24 +68,33 @@ pub async fn sign_in(
     Body(body): Body<SignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
-    if email.len() > 254 || body.password.len() > super::users::MAX_PASSWORD * 4 {
-        return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
-    }
-    if !state
-        .sessions
-        .allow_login(&email, &peer.ip().to_string())
-        .await?
-    {
-        return Err(ApiError::TooManyRequests(
-            "too many sign-in attempts; wait a few minutes".into(),
-        ));
-    }
     let wrong = || ApiError::Unauthorized("wrong e-mail or password".into());
-    let user_id = user_id_by_email(&state, &email).await?.ok_or_else(wrong)?;
-    let user: User = state.users.load(&user_id.to_string()).await?;
-    if !crate::passwords::verify(body.password, user.password_hash().to_string()).await? {
+    if email.len() > 254 || body.password.chars().count() > super::users::MAX_PASSWORD {
         return Err(wrong());
     }
+    let address = peer.ip().to_string();
+    if !state.sessions.login_allowed(&email, &address).await? {
+        return Err(ApiError::TooManyRequests(
+            "too many failed sign-ins; wait a few minutes".into(),
+        ));
+    }
+    let user = match user_id_by_email(&state, &email).await? {
+        Some(user_id) => Some((user_id, state.users.load(&user_id.to_string()).await?)),
+        None => None,
+    };
+    // An unknown address costs one verification too, so the answer's time
+    // does not tell which addresses have accounts.
+    let hash = user
+        .as_ref()
+        .map(|(_, user)| user.password_hash().to_string());
+    let matches = crate::passwords::verify_or_spend(body.password, hash).await?;
+    let (user_id, user) = match user {
+        Some(found) if matches => found,
+        _ => {
+            state.sessions.login_failed(&email, &address).await?;
+            return Err(wrong());
+        }
+    };
     let (token, session) = state
         .sessions
         .create(user_id, user.role(), user.seller_id())

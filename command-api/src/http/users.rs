@@ -5,14 +5,16 @@ use super::extract::{AuthUser, Body, IdPath, RequestId};
 use super::{accept, Accepted, AppState};
 use crate::metadata::CommandMetadata;
 use crate::passwords;
+use crate::sessions::Attempt;
 use atlantic_domain::user::{Address, UserCommand};
 use atlantic_domain::{Email, Role, Text};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -106,14 +108,25 @@ pub async fn register_user(
     })
 }
 
-/// Open an account (role customer).
+/// Open an account (role customer); limited per client address.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = RegisterUser,
-    responses((status = 201, body = Accepted), (status = 409, body = super::Problem), (status = 422, body = super::Problem)))]
+    responses((status = 201, body = Accepted), (status = 409, body = super::Problem), (status = 422, body = super::Problem), (status = 429, body = super::Problem)))]
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RequestId(request_id): RequestId,
     Body(body): Body<RegisterUser>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let address = peer.ip().to_string();
+    if !state
+        .sessions
+        .allow(Attempt::Registration { address: &address })
+        .await?
+    {
+        return Err(ApiError::TooManyRequests(
+            "too many registrations from this address; wait a few minutes".into(),
+        ));
+    }
     let metadata = CommandMetadata::for_request(request_id, None);
     let accepted = register_user(
         &state,
