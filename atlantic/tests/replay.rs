@@ -164,6 +164,29 @@ async fn reviews(
     )
 }
 
+/// Each product's customers' average as the store says it and as search
+/// holds it, in thousandths of a star.
+async fn search_ratings(env: &TestEnv) -> (BTreeMap<Uuid, i64>, BTreeMap<Uuid, i64>) {
+    let store: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT product_id, round(avg(stars) * 1000)::bigint FROM ( \
+             SELECT DISTINCT ON (aggregate_id) (payload -> event_type ->> 'productId')::uuid AS product_id, \
+                    (payload -> event_type ->> 'stars')::smallint AS stars \
+             FROM events WHERE aggregate_type = 'Rating' ORDER BY aggregate_id, sequence DESC) latest \
+         WHERE stars IS NOT NULL GROUP BY product_id",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let search: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT product_id, round(customer_rating::numeric * 1000)::bigint FROM search_products \
+         WHERE customer_rating IS NOT NULL",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    (store.into_iter().collect(), search.into_iter().collect())
+}
+
 async fn converged(env: &TestEnv) {
     eventually(
         Duration::from_secs(90),
@@ -172,10 +195,12 @@ async fn converged(env: &TestEnv) {
             let (store, views) = order_events(env).await;
             let (named, shown) = names(env).await;
             let (reviewed, listed) = reviews(env).await;
+            let (rated, ranked) = search_ratings(env).await;
             (products_in_store(env).await == products_in_search(env).await
                 && store == views
                 && named == shown
-                && reviewed == listed)
+                && reviewed == listed
+                && rated == ranked)
                 .then_some(())
         },
     )
@@ -262,6 +287,9 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     for _ in 0..8 {
         products.push(app.product(&seller, 3.0, 1000).await);
     }
+    // Only a customer who received a product rates it.
+    let admin = app.admin().await;
+    support::receive(&app, &env.pool, &admin, &customer, &products).await;
     let live_table: u32 = sqlx::query_scalar("SELECT 'search_products'::regclass::oid::int")
         .fetch_one(&env.pool)
         .await
@@ -353,12 +381,13 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     let dry = replay::replay_postgres(&env.pool, &url, &SEARCH, true, &|_| {})
         .await
         .unwrap();
-    let product_events: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Product'")
-            .fetch_one(&env.pool)
-            .await
-            .unwrap();
-    assert_eq!(dry.events as i64, product_events);
+    let search_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type IN ('Product', 'Rating')",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(dry.events as i64, search_events);
     let after_dry: i32 = sqlx::query_scalar("SELECT 'search_products'::regclass::oid::int")
         .fetch_one(&env.pool)
         .await
@@ -382,6 +411,8 @@ async fn projectors_killed_mid_batch_converge_exactly() {
     for _ in 0..6 {
         products.push(api.product(&seller, 4.0, 1000).await);
     }
+    let admin = support::admin_by_cli(&env, &api).await;
+    support::receive(&api, &env.pool, &admin, &customer, &products).await;
     let done = Arc::new(AtomicUsize::new(0));
     let writes = spawn_writes(
         api.clone(),

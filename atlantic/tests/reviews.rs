@@ -52,7 +52,26 @@ async fn ratings_reach_the_product_the_stream_and_the_analytics() {
     let admin = app.admin().await;
     let seller = app.seller().await;
     let product = app.product(&seller, 20.0, 5).await;
-    let (ann, bob) = (app.customer().await, app.customer().await);
+    let (ann, bob, carl) = (
+        app.customer().await,
+        app.customer().await,
+        app.customer().await,
+    );
+    for customer in [&ann, &bob] {
+        support::receive(&app, &env.pool, &admin, customer, &[product]).await;
+    }
+
+    // Only customers who received it rate it: not its seller, not a stranger.
+    assert_eq!(rate(&app, &seller, product, 5).await, StatusCode::FORBIDDEN);
+    assert_eq!(rate(&app, &carl, product, 5).await, StatusCode::FORBIDDEN);
+    let faked = app
+        .patch(
+            &format!("/products/{product}"),
+            Some(&seller.token),
+            json!({"specifications": {"rating": 5}}),
+        )
+        .await;
+    assert_eq!(faked.status(), StatusCode::ACCEPTED);
 
     // Read (and cached) before any rating: the ratings that follow replace it.
     let detail = format!("/products/{product}");
@@ -65,6 +84,7 @@ async fn ratings_reach_the_product_the_stream_and_the_analytics() {
     .await;
     assert_eq!(unrated["ratingCount"], 0);
     assert_eq!(unrated["ratingAverage"], Value::Null);
+    assert_eq!(unrated["rating"], Value::Null, "{unrated}");
 
     assert_eq!(rate(&app, &ann, product, 4).await, StatusCode::ACCEPTED);
     assert_eq!(rate(&app, &bob, product, 2).await, StatusCode::ACCEPTED);
@@ -95,7 +115,22 @@ async fn ratings_reach_the_product_the_stream_and_the_analytics() {
         "two ratings averaging 3.5",
         || async {
             let shown = read(&app, &detail, None).await;
-            (shown["ratingCount"] == 2 && shown["ratingAverage"] == 3.5).then_some(())
+            (shown["ratingCount"] == 2 && shown["ratingAverage"] == 3.5 && shown["rating"] == 3.5)
+                .then_some(())
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "search to rank by customers' ratings",
+        || async {
+            let found = read(&app, "/products/search?q=laptop&sort=rating:desc", None).await;
+            let hit = found["hits"]
+                .as_array()?
+                .iter()
+                .find(|hit| hit["id"] == json!(product))?
+                .clone();
+            (hit["rating"] == 3.5).then_some(())
         },
     )
     .await;

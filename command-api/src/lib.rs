@@ -11,6 +11,7 @@ pub mod http;
 pub mod metadata;
 pub mod metrics;
 pub mod passwords;
+pub mod purchases;
 pub mod relay;
 pub mod seed;
 pub mod sessions;

@@ -10,6 +10,7 @@ use crate::bus::CommandError;
 use crate::http::AppState;
 use crate::metadata::CommandMetadata;
 use anyhow::Context;
+use atlantic_domain::bounds::check_catalogue_rating;
 use atlantic_domain::product::{ProductCommand, ProductDetails, ProductError};
 use atlantic_domain::seller::{SellerCommand, SellerError};
 use atlantic_domain::{Actor, Email, Money, Text};
@@ -18,8 +19,17 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
-/// Fields of a listing that are not specifications.
-const KNOWN: [&str; 6] = ["id", "title", "price", "brand", "category", "description"];
+/// Fields of a listing that are not specifications (its `rating` is the
+/// catalogue's, kept apart from them and from customers' ratings).
+const KNOWN: [&str; 7] = [
+    "id",
+    "title",
+    "price",
+    "brand",
+    "category",
+    "description",
+    "rating",
+];
 
 /// What a seeding run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -36,7 +46,7 @@ pub struct SeedSummary {
 
 /// A listing turned into a product, or why not.
 enum Listing {
-    Product(Uuid, Box<ProductDetails>),
+    Product(Uuid, Box<ProductDetails>, Option<f64>),
     NoPrice,
     Invalid,
 }
@@ -125,6 +135,10 @@ fn listing(raw: &Value, file_category: &str, fallback_id: Uuid) -> Listing {
                 price,
                 specifications,
             }),
+            fields
+                .get("rating")
+                .and_then(Value::as_f64)
+                .and_then(|rating| check_catalogue_rating(rating).ok()),
         ),
         _ => Listing::Invalid,
     }
@@ -191,8 +205,8 @@ pub async fn seed_catalog(
     let outcomes = stream::iter(listings.into_iter().map(|listing| {
         let metadata = metadata.clone();
         async move {
-            let (id, details) = match listing {
-                Listing::Product(id, details) => (id, details),
+            let (id, details, catalogue_rating) = match listing {
+                Listing::Product(id, details, rating) => (id, details, rating),
                 Listing::NoPrice => return Outcome::NoPrice,
                 Listing::Invalid => return Outcome::Rejected,
             };
@@ -202,6 +216,7 @@ pub async fn seed_catalog(
                 seller_id: seller,
                 details: *details,
                 inventory,
+                catalogue_rating,
             };
             match state
                 .products
@@ -254,14 +269,16 @@ mod tests {
         let raw = json!({"id": "13c4e8a1-9c21-44c8-9873-cc50499b838b", "title": "Baybee 5 in 1 Baby Rocker",
                          "price": 4999, "rating": 3.9, "reviews": 76});
         let category = category_from_file(Path::new("catalog/baby+rockers.json"));
-        let Listing::Product(id, details) = listing(&raw, &category, Uuid::nil()) else {
+        let Listing::Product(id, details, rating) = listing(&raw, &category, Uuid::nil()) else {
             panic!("a product");
         };
         assert_eq!(id.to_string(), "13c4e8a1-9c21-44c8-9873-cc50499b838b");
         assert_eq!(details.category.as_str(), "baby > rockers");
         assert_eq!(details.brand.as_str(), "Baybee");
         assert_eq!(details.price.cents(), 499_900);
-        assert_eq!(details.specifications.get("rating"), Some(&json!(3.9)));
+        assert_eq!(rating, Some(3.9));
+        assert!(!details.specifications.contains_key("rating"));
+        assert_eq!(details.specifications.get("reviews"), Some(&json!(76)));
         assert!(!details.specifications.contains_key("title"));
     }
 
@@ -269,11 +286,12 @@ mod tests {
     fn a_listing_keeps_its_own_category_and_brand_and_one_without_price_is_skipped() {
         let raw = json!({"title": "HP Victus 15", "price": 69270, "brand": "HP", "ram": "16 GB",
                          "category": {"lvl0": "electronics", "lvl1": "electronics > laptop"}});
-        let Listing::Product(_, details) = listing(&raw, "x", Uuid::nil()) else {
+        let Listing::Product(_, details, rating) = listing(&raw, "x", Uuid::nil()) else {
             panic!("a product");
         };
         assert_eq!(details.category.as_str(), "electronics > laptop");
         assert_eq!(details.brand.as_str(), "HP");
+        assert_eq!(rating, None);
         assert_eq!(details.specifications.get("ram"), Some(&json!("16 GB")));
         assert!(matches!(
             listing(&json!({"title": "No price"}), "x", Uuid::nil()),

@@ -23,6 +23,9 @@ pub const MAX_UNIT_PRICE_CENTS: i64 = 100_000_000;
 /// leave `i64` or the range JSON numbers carry exactly.
 pub const MAX_INVENTORY: i64 = 1_000_000_000;
 
+/// The highest rating, customers' or a catalogue's: 5 stars.
+pub const MAX_RATING: f64 = 5.0;
+
 /// Checks an order line's quantity.
 pub fn check_quantity(quantity: u32) -> Result<u32, String> {
     if (1..=MAX_LINE_QUANTITY).contains(&quantity) {
@@ -60,6 +63,25 @@ pub fn check_stock_change(delta: i64) -> Result<i64, String> {
     } else {
         Err(format!("must be -{MAX_INVENTORY} to {MAX_INVENTORY}"))
     }
+}
+
+/// Checks a catalogue's rating of a listing: 0 to 5.
+pub fn check_catalogue_rating(rating: f64) -> Result<f64, String> {
+    if (0.0..=MAX_RATING).contains(&rating) {
+        Ok(rating)
+    } else {
+        Err(format!("must be 0 to {MAX_RATING}"))
+    }
+}
+
+/// Reads an optional catalogue rating and checks it.
+pub fn optional_catalogue_rating<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    Option::<f64>::deserialize(deserializer)?
+        .map(check_catalogue_rating)
+        .transpose()
+        .map_err(serde::de::Error::custom)
 }
 
 /// Reads an order line's quantity and checks it (`#[serde(deserialize_with)]`).

@@ -127,11 +127,15 @@ fn product_event(
             seller_id,
             details,
             inventory,
+            catalogue_rating,
             ..
         } => {
             let mut fields = fields_of(details)?;
             fields.insert("sellerId".into(), json!(seller_id));
             fields.insert("inventory".into(), json!(inventory));
+            if let Some(rating) = catalogue_rating {
+                fields.insert("catalogueRating".into(), json!(rating));
+            }
             ("created", fields)
         }
         ProductEvent::ProductUpdated { changes } => ("updated", fields_of(changes)?),

@@ -124,7 +124,7 @@ pub fn document_from_created(product_id: &str, body: &Value, version: i64) -> Va
         "sellerId": body["sellerId"],
         "inventory": inventory,
         "inStock": inventory > 0,
-        "rating": body["specifications"]["rating"].as_f64(),
+        "catalogueRating": body["catalogueRating"].as_f64(),
         "version": version,
     })
 }
@@ -187,9 +187,6 @@ fn patch(doc: &mut Map<String, Value>, body: &Value) {
     }
     if let Some(inventory) = body["inventory"].as_i64() {
         doc.insert("inStock".into(), json!(inventory > 0));
-    }
-    if let Some(specifications) = body.get("specifications") {
-        doc.insert("rating".into(), json!(specifications["rating"].as_f64()));
     }
 }
 

@@ -454,8 +454,8 @@ fn order_views_projection(pool: PgPool) -> Arc<dyn Projection> {
 /// The search read model of the Postgres adapter.
 pub const SEARCH: PostgresReadModel = PostgresReadModel {
     name: "search",
-    tables: &["search_products", "search_terms"],
-    aggregate_types: &["Product"],
+    tables: &["search_products", "search_terms", "search_ratings"],
+    aggregate_types: &["Product", "Rating"],
     make: search_projection,
 };
 

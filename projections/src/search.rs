@@ -1,5 +1,8 @@
 //! The search read model of the Postgres adapter (`search_products`,
-//! `search_terms`), kept from product events.
+//! `search_terms`, `search_ratings`), kept from product and rating events. A
+//! product's `rating` is its customers' average, or the catalogue's rating
+//! it was imported with until a customer rates it; never its
+//! specifications.
 
 use crate::{Envelope, Projection};
 use serde_json::Value;
@@ -52,8 +55,9 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
         "created" => {
             sqlx::query(
                 "INSERT INTO search_products (product_id, seller_id, name, description, category, brand, price, \
-                                              specifications, inventory, rating, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, ($7::text)::numeric, $8, $9, CASE WHEN jsonb_typeof($8 -> 'rating') = 'number' THEN ($8 ->> 'rating')::real END, $10) \
+                                              specifications, inventory, catalogue_rating, customer_rating, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, ($7::text)::numeric, $8, $9, $10, \
+                         (SELECT avg(stars) FROM search_ratings WHERE product_id = $1 AND stars IS NOT NULL), $11) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(product_id)
@@ -65,6 +69,7 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
             .bind(body["price"].to_string())
             .bind(&body["specifications"])
             .bind(body["inventory"].as_i64().unwrap_or(0))
+            .bind(body["catalogueRating"].as_f64())
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
@@ -77,8 +82,6 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
                     category = coalesce($4, category), brand = coalesce($5, brand), \
                     price = coalesce(($6::text)::numeric, price), \
                     specifications = coalesce($7, specifications), \
-                    rating = CASE WHEN $7 IS NULL THEN rating \
-                                  WHEN jsonb_typeof($7 -> 'rating') = 'number' THEN ($7 ->> 'rating')::real END, \
                     inventory = coalesce($8, inventory), version = $9 \
                  WHERE product_id = $1 AND version < $9",
             )
@@ -106,6 +109,41 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
     Ok(())
 }
 
+/// Keeps one customer's rating and the average of its product.
+async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
+    let stars = match event.name() {
+        "added" | "updated" => Some(
+            event.body["stars"]
+                .as_i64()
+                .and_then(|stars| i16::try_from(stars).ok())
+                .ok_or_else(|| anyhow::anyhow!("a rating without stars"))?,
+        ),
+        "deleted" => None,
+        _ => return Ok(()),
+    };
+    let product_id = Uuid::parse_str(event.body["productId"].as_str().unwrap_or_default())?;
+    sqlx::query(
+        "INSERT INTO search_ratings (rating_id, product_id, stars, version) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (rating_id) DO UPDATE SET stars = excluded.stars, version = excluded.version \
+         WHERE search_ratings.version < excluded.version",
+    )
+    .bind(Uuid::parse_str(&event.aggregate_id)?)
+    .bind(product_id)
+    .bind(stars)
+    .bind(event.sequence)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE search_products SET customer_rating = \
+            (SELECT avg(stars) FROM search_ratings WHERE product_id = $1 AND stars IS NOT NULL) \
+         WHERE product_id = $1",
+    )
+    .bind(product_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Projection for SearchProjection {
     fn name(&self) -> &'static str {
@@ -113,7 +151,7 @@ impl Projection for SearchProjection {
     }
 
     fn subjects(&self) -> Vec<String> {
-        vec!["events.product.>".into()]
+        vec!["events.product.>".into(), "events.rating.>".into()]
     }
 
     async fn reachable(&self) -> anyhow::Result<()> {
@@ -123,7 +161,11 @@ impl Projection for SearchProjection {
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
         for event in events {
-            apply_product(&mut tx, event).await?;
+            if event.aggregate_type == "Rating" {
+                apply_rating(&mut tx, event).await?;
+            } else {
+                apply_product(&mut tx, event).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

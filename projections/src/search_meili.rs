@@ -190,7 +190,8 @@ fn version(document: &Document) -> i64 {
 }
 
 /// Sets the fields `body` provides, `version`, and what derives from them:
-/// `inStock` from `inventory`, `rating` from a numeric `specifications.rating`.
+/// `inStock` from `inventory`, `rating` from the catalogue's rating it was
+/// imported with (never from its specifications).
 fn merge(document: &mut Document, body: &Value, version: i64) {
     for (field, valid) in FIELDS {
         if let Some(value) = body.get(field).filter(|v| valid(v)) {
@@ -202,12 +203,10 @@ fn merge(document: &mut Document, body: &Value, version: i64) {
         .and_then(Value::as_i64)
         .unwrap_or(0)
         > 0;
-    let rating = document
-        .get("specifications")
-        .and_then(|s| s.get("rating"))
-        .and_then(Value::as_f64);
+    if let Some(rating) = body.get("catalogueRating").filter(|r| r.is_number()) {
+        document.insert("rating".into(), rating.clone());
+    }
     document.insert("inStock".into(), json!(in_stock));
-    document.insert("rating".into(), json!(rating));
     document.insert("version".into(), json!(version));
 }
 
@@ -228,6 +227,7 @@ fn created(id: &str, body: &Value, version: i64) -> anyhow::Result<Document> {
         ("brand", json!("")),
         ("specifications", json!({})),
         ("inventory", json!(0)),
+        ("rating", Value::Null),
     ]
     .into_iter()
     .map(|(field, value)| (field.to_string(), value))
@@ -322,7 +322,8 @@ mod tests {
         let body = json!({
             "productId": "p", "sellerId": "s", "name": "Laptop", "description": "Fast",
             "category": "laptops", "brand": "HP", "price": 999.5,
-            "specifications": {"rating": 4.5, "ram": "16GB"}, "inventory": 3,
+            "specifications": {"rating": 1.0, "ram": "16GB"}, "inventory": 3,
+            "catalogueRating": 4.5,
         });
         let document = created("p", &body, 1).unwrap();
         assert_eq!(document["name"], "Laptop");
@@ -339,13 +340,17 @@ mod tests {
         let mut document = created("p", &body, 1).unwrap();
         let update = json!({
             "productId": "p", "inventory": 0, "inventoryChange": -2, "reason": "sale",
-            "specifications": {"rating": "n/a"},
+            "specifications": {"rating": 5},
         });
         merge(&mut document, &update, 2);
         assert_eq!(document["name"], "Laptop");
         assert_eq!(document["inventory"], 0);
         assert_eq!(document["inStock"], false);
-        assert_eq!(document["rating"], Value::Null);
+        assert_eq!(
+            document["rating"],
+            Value::Null,
+            "a seller's specifications never rate"
+        );
         assert_eq!(document["version"], 2);
         assert!(!document.contains_key("reason"));
     }

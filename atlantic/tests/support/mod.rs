@@ -329,6 +329,85 @@ impl Drop for TestApp {
     }
 }
 
+/// Orders one unit of each of `products` for `customer`, waits until the
+/// carrier has the order, and records its delivery as `admin`: from then on
+/// the customer has received them (and may rate them). Returns the order.
+pub async fn receive(
+    api: &scenario::Api,
+    pool: &sqlx::PgPool,
+    admin: &scenario::Shopper,
+    customer: &scenario::Shopper,
+    products: &[Uuid],
+) -> Uuid {
+    let items: Vec<serde_json::Value> = products
+        .iter()
+        .map(|product| serde_json::json!({"productId": product, "quantity": 1}))
+        .collect();
+    let placed = api
+        .post(
+            "/orders",
+            Some(&customer.token),
+            serde_json::json!({"items": items, "shippingAddress": scenario::address(), "payment": {"token": "tok_visa"}}),
+        )
+        .await;
+    assert_eq!(placed.status(), reqwest::StatusCode::CREATED);
+    let order = scenario::id_of(placed).await;
+    eventually(Duration::from_secs(60), "the order to ship", || async {
+        let shipped: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
+                            AND aggregate_id = $1 AND event_type = 'OrderShipped')",
+        )
+        .bind(order.to_string())
+        .fetch_one(pool)
+        .await
+        .ok()?;
+        shipped.then_some(())
+    })
+    .await;
+    let delivered = api
+        .post(
+            &format!("/orders/{order}/delivery"),
+            Some(&admin.token),
+            serde_json::json!({"deliveryStatus": "DELIVERED"}),
+        )
+        .await;
+    assert_eq!(delivered.status(), reqwest::StatusCode::ACCEPTED);
+    order
+}
+
+/// An admin made with `atlantic user create` (for a system run as a child
+/// process), signed in through `api`.
+pub async fn admin_by_cli(env: &TestEnv, api: &scenario::Api) -> scenario::Shopper {
+    let email = format!("admin-{}@example.com", Uuid::now_v7().simple());
+    let created = Command::new(env!("CARGO_BIN_EXE_atlantic"))
+        .args([
+            "user", "create", "--email", &email, "--name", "Admin", "--role", "admin",
+        ])
+        .env("ATLANTIC_USER_PASSWORD", "correct horse battery")
+        .envs(env.child_env())
+        .output()
+        .expect("run atlantic user create");
+    assert!(created.status.success(), "{created:?}");
+    let id = String::from_utf8_lossy(&created.stdout)
+        .trim()
+        .parse()
+        .expect("the new user's id");
+    let session: serde_json::Value = api
+        .post(
+            "/sessions",
+            None,
+            serde_json::json!({"email": email, "password": "correct horse battery"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("a session");
+    scenario::Shopper {
+        id,
+        token: session["token"].as_str().expect("a token").to_string(),
+    }
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
 pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
 where

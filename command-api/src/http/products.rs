@@ -130,6 +130,7 @@ pub async fn create(
             specifications: body.specifications,
         },
         inventory: body.inventory,
+        catalogue_rating: None,
     };
     let committed = state
         .products

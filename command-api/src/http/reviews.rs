@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
+use crate::purchases;
 use atlantic_domain::comment::{CommentCommand, CommentText};
 use atlantic_domain::rating::{rating_id, RatingCommand, Stars};
 use axum::extract::State;
@@ -55,11 +56,11 @@ async fn listed(state: &AppState, product_id: Uuid) -> Result<(), ApiError> {
     }
 }
 
-/// Rate a product, or change one's rating (signed in). The rating's id is the
-/// same for one customer and product.
+/// Rate a product, or change one's rating (a customer who received it). The
+/// rating's id is the same for one customer and product.
 #[utoipa::path(post, path = "/products/{id}/ratings", tag = "reviews", request_body = RatingBody,
     params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 202, body = Accepted), (status = 404, body = super::Problem), (status = 422, body = super::Problem)))]
+    responses((status = 202, body = Accepted), (status = 403, body = super::Problem), (status = 404, body = super::Problem), (status = 422, body = super::Problem)))]
 pub async fn rate(
     State(state): State<AppState>,
     user: AuthUser,
@@ -68,6 +69,11 @@ pub async fn rate(
 ) -> Result<impl IntoResponse, ApiError> {
     listed(&state, product_id).await?;
     let user_id = user.session.user_id;
+    if !purchases::received(&state.pool, user_id, product_id).await? {
+        return Err(ApiError::Forbidden(
+            "only a customer who received this product may rate it".into(),
+        ));
+    }
     let command = RatingCommand::Rate {
         product_id,
         user_id,

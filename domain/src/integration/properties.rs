@@ -98,6 +98,17 @@ fn i64_edges() -> impl Strategy<Value = i64> {
     ]
 }
 
+fn rating() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        Just(5.0),
+        Just(5.01),
+        Just(-0.5),
+        Just(f64::MAX),
+        any::<f64>()
+    ]
+}
+
 fn money() -> impl Strategy<Value = Money> {
     prop_oneof![
         Just(0),
@@ -192,17 +203,26 @@ fn product_command() -> impl Strategy<Value = ProductCommand> {
             ..ProductChanges::default()
         });
     prop_oneof![
-        (actor(), id(), id(), details, u32_edges()).prop_map(
-            |(actor, product_id, seller_id, details, inventory)| {
-                ProductCommand::Create {
-                    actor,
-                    product_id,
-                    seller_id,
-                    details,
-                    inventory,
+        (
+            actor(),
+            id(),
+            id(),
+            details,
+            u32_edges(),
+            prop::option::of(rating())
+        )
+            .prop_map(
+                |(actor, product_id, seller_id, details, inventory, catalogue_rating)| {
+                    ProductCommand::Create {
+                        actor,
+                        product_id,
+                        seller_id,
+                        details,
+                        inventory,
+                        catalogue_rating,
+                    }
                 }
-            }
-        ),
+            ),
         (actor(), changes).prop_map(|(actor, changes)| ProductCommand::Update { actor, changes }),
         actor().prop_map(|actor| ProductCommand::Delete { actor }),
         (actor(), i64_edges())
@@ -400,6 +420,7 @@ fn product_path() -> Vec<ProductCommand> {
             seller_id: Uuid::from_u128(2),
             details,
             inventory: 10,
+            catalogue_rating: Some(4.5),
         },
         ProductCommand::Reserve {
             order_id: Uuid::from_u128(1),

@@ -1,5 +1,7 @@
 use super::{ProductCommand, ProductDetails, ProductError, ProductEvent};
-use crate::bounds::{check_inventory, check_quantity, check_stock_change, MAX_INVENTORY};
+use crate::bounds::{
+    check_catalogue_rating, check_inventory, check_quantity, check_stock_change, MAX_INVENTORY,
+};
 use crate::{Actor, Money};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -106,12 +108,19 @@ impl Product {
                 seller_id,
                 details,
                 inventory,
+                catalogue_rating,
             } => {
                 if self.id.is_some() {
                     return Err(ProductError::AlreadyExists);
                 }
-                if !actor.manages_seller(seller_id) {
+                if !actor.manages_seller(seller_id)
+                    || (catalogue_rating.is_some() && !actor.is_admin())
+                {
                     return Err(ProductError::Forbidden);
+                }
+                if let Some(rating) = catalogue_rating {
+                    check_catalogue_rating(rating)
+                        .map_err(|message| ProductError::invalid("catalogueRating", message))?;
                 }
                 details.check()?;
                 check_inventory(i64::from(inventory))
@@ -121,6 +130,7 @@ impl Product {
                     seller_id,
                     details,
                     inventory: i64::from(inventory),
+                    catalogue_rating,
                 }
             }
             ProductCommand::Update { actor, changes } => {
@@ -220,6 +230,7 @@ impl Aggregate for Product {
                 seller_id,
                 details,
                 inventory,
+                ..
             } => {
                 self.id = Some(product_id);
                 self.seller_id = Some(seller_id);

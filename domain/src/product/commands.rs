@@ -100,6 +100,9 @@ pub enum ProductCommand {
         details: ProductDetails,
         /// Units in stock.
         inventory: u32,
+        /// The rating the catalogue it is imported from gave it (0 to 5),
+        /// kept apart from customers' ratings; only an admin may set it.
+        catalogue_rating: Option<f64>,
     },
     /// Change the details.
     Update {

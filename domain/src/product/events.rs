@@ -19,6 +19,13 @@ pub enum ProductEvent {
         /// Units in stock.
         #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
+        /// The catalogue's rating of the listing, when it was imported.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "crate::bounds::optional_catalogue_rating"
+        )]
+        catalogue_rating: Option<f64>,
     },
     /// Details changed.
     ProductUpdated {

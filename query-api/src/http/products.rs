@@ -98,7 +98,8 @@ pub async fn search(
 }
 
 /// A product's details with its customers' rating average and count, both
-/// from the cache (a miss reads the read models and fills the cache).
+/// from the cache; its `rating` is that average, or the catalogue's rating
+/// it was imported with (`catalogueRating`) while no customer has rated it (a miss reads the read models and fills the cache).
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Uuid, Path)),
     responses((status = 200, description = "the product"), (status = 404, body = atlantic_command_api::http::Problem)))]
 pub async fn detail(
@@ -151,6 +152,16 @@ pub async fn detail(
     let mut document = document;
     if let Some(fields) = document.as_object_mut() {
         fields.remove("version");
+        let rated = rating["count"].as_i64().is_some_and(|count| count > 0);
+        let shown = if rated {
+            rating["average"].clone()
+        } else {
+            fields
+                .get("catalogueRating")
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        fields.insert("rating".into(), shown);
         fields.insert("ratingAverage".into(), rating["average"].clone());
         fields.insert("ratingCount".into(), rating["count"].clone());
     }
@@ -160,7 +171,7 @@ pub async fn detail(
 async fn from_read_model(state: &QueryState, id: Uuid) -> Result<Option<Value>, ApiError> {
     let row = sqlx::query(
         "SELECT name, description, category, brand, price::float8 AS price, specifications, seller_id, \
-                inventory, rating::float8 AS rating, version FROM search_products WHERE product_id = $1",
+                inventory, catalogue_rating::float8 AS catalogue_rating, version FROM search_products WHERE product_id = $1",
     )
     .bind(id)
     .fetch_optional(&state.pool)
@@ -178,7 +189,7 @@ async fn from_read_model(state: &QueryState, id: Uuid) -> Result<Option<Value>, 
             "sellerId": row.get::<Uuid, _>("seller_id"),
             "inventory": inventory,
             "inStock": inventory > 0,
-            "rating": row.get::<Option<f64>, _>("rating"),
+            "catalogueRating": row.get::<Option<f64>, _>("catalogue_rating"),
             "version": row.get::<i64, _>("version"),
         })
     }))

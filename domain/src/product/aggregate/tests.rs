@@ -41,6 +41,7 @@ fn created(inventory: i64) -> ProductEvent {
         seller_id: SELLER,
         details: details(),
         inventory,
+        catalogue_rating: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn create_by_its_seller_only() {
         seller_id: SELLER,
         details: details(),
         inventory: 5,
+        catalogue_rating: None,
     };
     TestFramework::<Product>::with(())
         .given_no_previous_events()
