@@ -460,3 +460,115 @@ async fn two_hundred_orders_for_fifty_units_never_oversell() {
     )
     .await;
 }
+
+/// The newest snapshot of a product, in bytes of JSON.
+async fn snapshot_size(env: &TestEnv, product: Uuid) -> i32 {
+    sqlx::query_scalar(
+        "SELECT length(payload::text) FROM snapshots WHERE aggregate_type = 'Product' \
+         AND aggregate_id = $1 ORDER BY last_sequence DESC LIMIT 1",
+    )
+    .bind(product.to_string())
+    .fetch_one(&env.pool)
+    .await
+    .expect("a snapshot")
+}
+
+#[tokio::test]
+async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than_one_with_none() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let admin = app.admin().await;
+    let seller = app.seller().await;
+    let busy = app.product(&seller, 3.0, 100_000).await;
+    let quiet = app.product(&seller, 3.0, 100_000).await;
+    for _ in 0..1_100 {
+        let adjusted = app
+            .post(
+                &format!("/products/{quiet}/inventory"),
+                Some(&seller.token),
+                json!({"adjust": 1}),
+            )
+            .await;
+        assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
+    }
+    let customers = join_all((0..8).map(|_| app.customer())).await;
+    let mut orders = Vec::new();
+    for chunk in 0..10 {
+        orders.extend(
+            join_all((0..100).map(|i| {
+                let customer = &customers[(chunk * 100 + i) % customers.len()];
+                let app = &app;
+                async move { order(app, customer, &[(busy, 1)], "tok_visa", "1000").await }
+            }))
+            .await,
+        );
+    }
+    for order_id in &orders {
+        reaches(&app, *order_id, OrderStatus::Shipped).await;
+    }
+    // Some are delivered and sent back, some cancelled before they ship.
+    for order_id in &orders[..5] {
+        let delivered = app
+            .post(
+                &format!("/orders/{order_id}/delivery"),
+                Some(&admin.token),
+                json!({"deliveryStatus": "DELIVERED"}),
+            )
+            .await;
+        assert_eq!(delivered.status(), StatusCode::ACCEPTED);
+    }
+    let owner = |order_id: &Uuid| {
+        let index = orders.iter().position(|o| o == order_id).unwrap();
+        &customers[index % customers.len()]
+    };
+    for order_id in &orders[..5] {
+        let returned = app
+            .post(
+                &format!("/orders/{order_id}/return"),
+                Some(&owner(order_id).token),
+                json!({"reason": "too small"}),
+            )
+            .await;
+        assert_eq!(returned.status(), StatusCode::ACCEPTED);
+    }
+    let declined = order(&app, &customers[0], &[(busy, 1)], "tok_decline", "1000").await;
+    reaches(&app, declined, OrderStatus::Cancelled).await;
+    eventually(
+        Duration::from_secs(60),
+        "every reservation ended",
+        || async {
+            let product = app.state.products.load(&busy.to_string()).await.ok()?;
+            let restocked = product.inventory() == 100_000 - 1_000 + 5;
+            (product.open_reservations() == 0 && restocked).then_some(())
+        },
+    )
+    .await;
+    let restocks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'StockRestocked'",
+    )
+    .bind(busy.to_string())
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(restocks, 5, "each return restocked once");
+    // Snapshots are written every 100 events: a hundred more make sure the
+    // newest one was taken after the last order ended.
+    for _ in 0..100 {
+        let adjusted = app
+            .post(
+                &format!("/products/{busy}/inventory"),
+                Some(&seller.token),
+                json!({"adjust": 1}),
+            )
+            .await;
+        assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
+    }
+    let (busy_size, quiet_size) = (
+        snapshot_size(&env, busy).await,
+        snapshot_size(&env, quiet).await,
+    );
+    assert!(
+        busy_size <= quiet_size,
+        "a busy product's snapshot is {busy_size} bytes, a quiet one's {quiet_size}"
+    );
+}

@@ -42,6 +42,10 @@ pub enum CommandError<E: DomainError> {
     /// It kept conflicting with concurrent writers.
     #[error("the aggregate kept changing; try again")]
     Conflict,
+    /// A uniqueness rule of the events table refused its event (one account
+    /// per e-mail, one restock per order and product): it was done before.
+    #[error("this was already done")]
+    Duplicate,
     /// The store failed.
     #[error("event store error: {0}")]
     Store(String),
@@ -119,15 +123,30 @@ where
                         events: count,
                     })
                 }
-                // A new aggregate conflicts only with a uniqueness rule (one account per
-                // e-mail): trying again cannot help.
-                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS && version > 0 => {
+                // Either another writer took the sequence, or a uniqueness rule
+                // refused the event: then the aggregate has not moved, and
+                // trying again cannot help.
+                Err(AggregateError::AggregateConflict) => {
+                    if self.version_of(aggregate_id).await? == version {
+                        return Err(CommandError::Duplicate);
+                    }
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(CommandError::Conflict);
+                    }
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(AggregateError::AggregateConflict) => return Err(CommandError::Conflict),
                 Err(other) => return Err(store_error(other)),
             }
         }
+    }
+
+    async fn version_of(&self, aggregate_id: &str) -> Result<usize, CommandError<A::Error>> {
+        Ok(self
+            .store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(store_error)?
+            .current_sequence)
     }
 
     fn stripe(&self, aggregate_id: &str) -> &Mutex<()> {

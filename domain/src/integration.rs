@@ -156,6 +156,11 @@ fn product_event(
             quantity,
             inventory,
         } => stock_change(inventory, i64::from(quantity), "released", order_id)?,
+        ProductEvent::StockShipped {
+            order_id,
+            inventory,
+            ..
+        } => stock_change(inventory, 0, "shipped", order_id)?,
         ProductEvent::StockRestocked {
             order_id,
             quantity,

@@ -154,7 +154,9 @@ impl<E: DomainError> From<CommandError<E>> for ApiError {
                     ErrorKind::Conflict => ApiError::Conflict(detail),
                 }
             }
-            CommandError::Conflict => ApiError::Conflict(error.to_string()),
+            CommandError::Conflict | CommandError::Duplicate => {
+                ApiError::Conflict(error.to_string())
+            }
             CommandError::Store(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
         }
     }

@@ -97,7 +97,7 @@ pub async fn register_user(
         .execute(&user_id.to_string(), command, metadata)
         .await
         .map_err(|error| match error {
-            crate::bus::CommandError::Conflict => {
+            crate::bus::CommandError::Duplicate => {
                 ApiError::Conflict("an account with this e-mail already exists".into())
             }
             other => other.into(),

@@ -232,7 +232,9 @@ fn product_command() -> impl Strategy<Value = ProductCommand> {
         (id(), u32_edges())
             .prop_map(|(order_id, quantity)| ProductCommand::Reserve { order_id, quantity }),
         id().prop_map(|order_id| ProductCommand::Release { order_id }),
-        id().prop_map(|order_id| ProductCommand::Restock { order_id }),
+        id().prop_map(|order_id| ProductCommand::Ship { order_id }),
+        (id(), u32_edges())
+            .prop_map(|(order_id, quantity)| ProductCommand::Restock { order_id, quantity }),
     ]
 }
 

@@ -18,16 +18,16 @@ pub struct Product {
     details: Option<ProductDetails>,
     inventory: i64,
     deleted: bool,
-    /// Units each order holds; an order's entry leaves when it is released or
-    /// restocked, and a second reservation for the same order is a no-op.
+    /// Units each order holds while it is open: an order's entry leaves when
+    /// it ships, is released or is restocked, so the state (and its snapshot)
+    /// holds only orders in flight, never every order ever.
     reservations: BTreeMap<Uuid, Reservation>,
 }
 
-/// What one order holds of this product.
+/// What one open order holds of this product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Reservation {
     quantity: u32,
-    returned: bool,
 }
 
 impl Product {
@@ -67,13 +67,17 @@ impl Product {
         }
     }
 
-    /// Units held for orders that have not given them back.
+    /// Units held for open orders.
     fn held(&self) -> i64 {
         self.reservations
             .values()
-            .filter(|held| !held.returned)
             .map(|held| i64::from(held.quantity))
             .sum()
+    }
+
+    /// How many orders hold units of it now.
+    pub fn open_reservations(&self) -> usize {
+        self.reservations.len()
     }
 
     /// The stock after `delta`: never below zero (a conflict with the state),
@@ -184,21 +188,40 @@ impl Product {
                 }
             }
             ProductCommand::Release { order_id } => match self.reservations.get(&order_id) {
-                Some(held) if !held.returned => ProductEvent::StockReleased {
+                Some(held) => ProductEvent::StockReleased {
                     order_id,
                     quantity: held.quantity,
                     inventory: self.inventory + i64::from(held.quantity),
                 },
-                _ => return Ok(None),
+                None => return Ok(None),
             },
-            ProductCommand::Restock { order_id } => match self.reservations.get(&order_id) {
-                Some(held) if !held.returned => ProductEvent::StockRestocked {
+            ProductCommand::Ship { order_id } => match self.reservations.get(&order_id) {
+                Some(held) => ProductEvent::StockShipped {
                     order_id,
                     quantity: held.quantity,
-                    inventory: self.inventory + i64::from(held.quantity),
+                    inventory: self.inventory,
                 },
-                _ => return Ok(None),
+                None => return Ok(None),
             },
+            ProductCommand::Restock { order_id, quantity } => {
+                check_quantity(quantity).map_err(|_| ProductError::InvalidQuantity)?;
+                let still_held = self
+                    .reservations
+                    .get(&order_id)
+                    .map_or(0, |held| i64::from(held.quantity));
+                let inventory = self.inventory + i64::from(quantity);
+                if inventory + self.held() - still_held > MAX_INVENTORY {
+                    return Err(ProductError::invalid(
+                        "quantity",
+                        format!("stock would exceed {MAX_INVENTORY}"),
+                    ));
+                }
+                ProductEvent::StockRestocked {
+                    order_id,
+                    quantity,
+                    inventory,
+                }
+            }
         };
         Ok(Some(event))
     }
@@ -267,15 +290,14 @@ impl Aggregate for Product {
                 inventory,
             } => {
                 self.inventory = inventory;
-                self.reservations.insert(
-                    order_id,
-                    Reservation {
-                        quantity,
-                        returned: false,
-                    },
-                );
+                self.reservations.insert(order_id, Reservation { quantity });
             }
             ProductEvent::StockReleased {
+                order_id,
+                inventory,
+                ..
+            }
+            | ProductEvent::StockShipped {
                 order_id,
                 inventory,
                 ..
@@ -286,9 +308,7 @@ impl Aggregate for Product {
                 ..
             } => {
                 self.inventory = inventory;
-                if let Some(held) = self.reservations.get_mut(&order_id) {
-                    held.returned = true;
-                }
+                self.reservations.remove(&order_id);
             }
         }
     }

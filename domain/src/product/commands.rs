@@ -142,9 +142,18 @@ pub enum ProductCommand {
         /// The order.
         order_id: Uuid,
     },
-    /// Put back what a returned order took. Idempotent per order.
+    /// The order's held units left with the carrier: its reservation ends.
+    /// Idempotent per order.
+    Ship {
+        /// The order.
+        order_id: Uuid,
+    },
+    /// Put back what a returned order took. Once per order and product: the
+    /// events table refuses a second restock of the same order.
     Restock {
         /// The order.
         order_id: Uuid,
+        /// Units it took.
+        quantity: u32,
     },
 }

@@ -66,6 +66,17 @@ pub enum ProductEvent {
         #[serde(deserialize_with = "crate::bounds::inventory")]
         inventory: i64,
     },
+    /// An order's held units left with the carrier; its reservation ended.
+    StockShipped {
+        /// The order.
+        order_id: Uuid,
+        /// Units that left.
+        #[serde(deserialize_with = "crate::bounds::quantity")]
+        quantity: u32,
+        /// Units in stock (unchanged: held units were already taken out).
+        #[serde(deserialize_with = "crate::bounds::inventory")]
+        inventory: i64,
+    },
     /// A returned order's units came back.
     StockRestocked {
         /// The order.
@@ -88,6 +99,7 @@ impl DomainEvent for ProductEvent {
             ProductEvent::InventoryAdjusted { .. } => "InventoryAdjusted",
             ProductEvent::StockReserved { .. } => "StockReserved",
             ProductEvent::StockReleased { .. } => "StockReleased",
+            ProductEvent::StockShipped { .. } => "StockShipped",
             ProductEvent::StockRestocked { .. } => "StockRestocked",
         }
         .to_string()

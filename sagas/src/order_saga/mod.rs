@@ -331,6 +331,7 @@ impl Saga {
             "OrderValidated" => self.request_payment(order_id, &body, &metadata).await,
             "PaymentProcessed" => self.reserve_inventory(order_id, &metadata).await,
             "InventoryReserved" => self.ship(order_id, &metadata).await,
+            "OrderShipped" => self.settle_reservations(order_id, &metadata).await,
             "OrderCancelled" => self.compensate_cancellation(order_id, &metadata).await,
             "OrderReturned" => self.compensate_return(order_id, &metadata).await,
             _ => Ok(()),

@@ -272,6 +272,22 @@ impl Saga {
         self.order_command(order_id, command, metadata).await
     }
 
+    /// OrderShipped ⇒ each product's reservation for the order ends.
+    pub(super) async fn settle_reservations(
+        &self,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        for line in order.lines() {
+            let ship = ProductCommand::Ship { order_id };
+            self.products
+                .execute(&line.product_id.to_string(), ship, metadata)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// OrderCancelled ⇒ held stock released, payment refunded.
     pub(super) async fn compensate_cancellation(
         &self,
@@ -292,10 +308,18 @@ impl Saga {
     ) -> StepResult {
         let order = self.order(order_id).await?;
         for line in order.lines() {
-            let restock = ProductCommand::Restock { order_id };
-            self.products
+            let restock = ProductCommand::Restock {
+                order_id,
+                quantity: line.quantity,
+            };
+            match self
+                .products
                 .execute(&line.product_id.to_string(), restock, metadata)
-                .await?;
+                .await
+            {
+                Ok(_) | Err(CommandError::Duplicate) => {}
+                Err(other) => return Err(other.into()),
+            }
         }
         self.refund_if_captured(order_id, metadata).await
     }

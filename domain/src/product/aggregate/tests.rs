@@ -183,6 +183,58 @@ fn reservation_is_idempotent_per_order_and_refuses_overselling() {
 }
 
 #[test]
+fn a_finished_order_leaves_no_reservation_behind() {
+    let mut product = Product::default();
+    product.apply(created(1_000_000));
+    let empty = serde_json::to_vec(&product).unwrap().len();
+    for n in 0..1_000u128 {
+        let order_id = Uuid::from_u128(1_000 + n);
+        let mut run = |command| {
+            if let Some(event) = product.decide(command).unwrap() {
+                product.apply(event);
+            }
+        };
+        run(ProductCommand::Reserve {
+            order_id,
+            quantity: 2,
+        });
+        match n % 3 {
+            0 => run(ProductCommand::Ship { order_id }),
+            1 => run(ProductCommand::Release { order_id }),
+            _ => {
+                run(ProductCommand::Ship { order_id });
+                run(ProductCommand::Restock {
+                    order_id,
+                    quantity: 2,
+                });
+            }
+        }
+    }
+    assert_eq!(product.open_reservations(), 0);
+    assert!(serde_json::to_vec(&product).unwrap().len() <= empty);
+}
+
+#[test]
+fn shipping_ends_a_reservation_once() {
+    let reserved = ProductEvent::StockReserved {
+        order_id: ORDER,
+        quantity: 2,
+        inventory: 3,
+    };
+    let shipped = ProductEvent::StockShipped {
+        order_id: ORDER,
+        quantity: 2,
+        inventory: 3,
+    };
+    given(vec![created(5), reserved.clone()])
+        .when(ProductCommand::Ship { order_id: ORDER })
+        .then_expect_events(vec![shipped.clone()]);
+    given(vec![created(5), reserved, shipped])
+        .when(ProductCommand::Ship { order_id: ORDER })
+        .then_expect_events(vec![]);
+}
+
+#[test]
 fn release_and_restock_give_back_once() {
     let reserved = ProductEvent::StockReserved {
         order_id: ORDER,
@@ -204,7 +256,10 @@ fn release_and_restock_give_back_once() {
         .when(ProductCommand::Release { order_id: ORDER })
         .then_expect_events(vec![]);
     given(vec![created(5), reserved])
-        .when(ProductCommand::Restock { order_id: ORDER })
+        .when(ProductCommand::Restock {
+            order_id: ORDER,
+            quantity: 2,
+        })
         .then_expect_events(vec![ProductEvent::StockRestocked {
             order_id: ORDER,
             quantity: 2,
@@ -228,7 +283,11 @@ fn any_command() -> impl Strategy<Value = ProductCommand> {
         order
             .clone()
             .prop_map(|order_id| ProductCommand::Release { order_id }),
-        order.prop_map(|order_id| ProductCommand::Restock { order_id }),
+        order
+            .clone()
+            .prop_map(|order_id| ProductCommand::Ship { order_id }),
+        (order, 1u32..8)
+            .prop_map(|(order_id, quantity)| ProductCommand::Restock { order_id, quantity }),
     ]
 }
 
@@ -245,12 +304,6 @@ proptest! {
             }
             prop_assert!(product.inventory() >= 0);
         }
-        let held: i64 = product
-            .reservations
-            .values()
-            .filter(|r| !r.returned)
-            .map(|r| i64::from(r.quantity))
-            .sum();
-        prop_assert!(held >= 0);
+        prop_assert!(product.held() >= 0);
     }
 }
