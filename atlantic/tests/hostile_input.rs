@@ -285,6 +285,31 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
         );
     }
 
+    // Search parameters past their bounds.
+    let long = "x".repeat(201);
+    for (field, path) in [
+        ("q", format!("/products/search?q={long}")),
+        ("category", format!("/products/search?category={long}")),
+        ("brand", format!("/products/search?brand={long}")),
+        (
+            "minPrice",
+            "/products/search?minPrice=1000000.01".to_string(),
+        ),
+        ("maxPrice", "/products/search?maxPrice=1e400".to_string()),
+        ("perPage", "/products/search?perPage=101".to_string()),
+        ("page", "/products/search?page=0".to_string()),
+        ("page", "/products/search?page=101&perPage=100".to_string()),
+    ] {
+        let response = query.http.get(query.url(&path)).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem["errors"][field].is_string(), "{path}: {problem}");
+    }
+
     // Specifications: huge, deep, wide, non-finite and huge numbers.
     let deep = json!({"a": {"b": {"c": {"d": {"e": 1}}}}});
     let wide: serde_json::Map<String, Value> =

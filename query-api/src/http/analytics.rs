@@ -4,6 +4,7 @@ use crate::analytics::{self, Dimension, Metric, Window};
 use crate::QueryState;
 use atlantic_command_api::http::extract::AuthUser;
 use atlantic_command_api::http::ApiError;
+use atlantic_domain::bounds::check_inventory;
 use atlantic_domain::Role;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -43,7 +44,7 @@ pub struct AnalyticsParams {
     pub interval: Option<String>,
     /// Only this category (sales).
     pub category: Option<String>,
-    /// Stock threshold (inventory).
+    /// Stock threshold (inventory), 0 to 1,000,000,000.
     pub below: Option<i64>,
 }
 
@@ -231,7 +232,12 @@ pub async fn inventory(
     query: Result<Query<AnalyticsParams>, QueryRejection>,
 ) -> Answer {
     let p = params(&user, query)?;
-    let below = p.below.unwrap_or(i64::MAX);
+    let below = match p.below {
+        None => i64::MAX,
+        Some(below) => {
+            check_inventory(below).map_err(|message| ApiError::invalid_field("below", message))?
+        }
+    };
     let rows = analytics::low_stock(&state.analytics, below, 100).await?;
     let items: Vec<Value> = rows
         .into_iter()

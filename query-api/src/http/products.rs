@@ -5,6 +5,7 @@ use crate::search::{SearchQuery, SearchResults, Sort};
 use crate::QueryState;
 use atlantic_command_api::http::extract::IdPath;
 use atlantic_command_api::http::ApiError;
+use atlantic_domain::bounds::MAX_UNIT_PRICE_CENTS;
 use atlantic_projections::reviews::rating_summary;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -25,15 +26,15 @@ pub fn router() -> Router<QueryState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchParams {
-    /// Free text; typos are tolerated.
+    /// Free text (at most 200 characters); typos are tolerated.
     pub q: Option<String>,
-    /// Exact category.
+    /// Exact category (at most 200 characters).
     pub category: Option<String>,
-    /// Exact brand.
+    /// Exact brand (at most 200 characters).
     pub brand: Option<String>,
-    /// Lowest price.
+    /// Lowest price (0 to 1,000,000).
     pub min_price: Option<f64>,
-    /// Highest price.
+    /// Highest price (0 to 1,000,000).
     pub max_price: Option<f64>,
     /// Only products in stock (true) or out of stock (false).
     pub in_stock: Option<bool>,
@@ -45,16 +46,32 @@ pub struct SearchParams {
     pub per_page: Option<u32>,
 }
 
+/// The longest free text, category or brand a search takes, in characters.
+const MAX_SEARCH_TEXT: usize = 200;
+
+/// A price filter in cents: 0 to the dearest unit price a product may have.
 fn cents(field: &str, value: Option<f64>) -> Result<Option<i64>, ApiError> {
+    let dearest = MAX_UNIT_PRICE_CENTS as f64 / 100.0;
     match value {
         None => Ok(None),
-        Some(v) if v.is_finite() && (0.0..1e12).contains(&v) => {
+        Some(v) if v.is_finite() && (0.0..=dearest).contains(&v) => {
             Ok(Some((v * 100.0).round() as i64))
         }
         Some(_) => Err(ApiError::invalid_field(
             field,
-            "must be a non-negative amount",
+            format!("must be an amount from 0 to {dearest}"),
         )),
+    }
+}
+
+/// `value` when it is at most [`MAX_SEARCH_TEXT`] characters.
+fn bounded(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if text.chars().count() > MAX_SEARCH_TEXT => Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {MAX_SEARCH_TEXT} characters"),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -76,17 +93,10 @@ pub async fn search(
             )
         })?,
     };
-    let text = params.q.unwrap_or_default();
-    if text.chars().count() > 200 {
-        return Err(ApiError::invalid_field(
-            "q",
-            "must be at most 200 characters",
-        ));
-    }
     let query = SearchQuery {
-        text,
-        category: params.category,
-        brand: params.brand,
+        text: bounded("q", params.q)?.unwrap_or_default(),
+        category: bounded("category", params.category)?,
+        brand: bounded("brand", params.brand)?,
         min_price_cents: cents("minPrice", params.min_price)?,
         max_price_cents: cents("maxPrice", params.max_price)?,
         in_stock: params.in_stock,
