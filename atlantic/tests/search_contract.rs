@@ -62,6 +62,84 @@ fn catalogue() -> Vec<Envelope> {
     events
 }
 
+fn envelope(
+    subject: &str,
+    aggregate_type: &str,
+    id: &str,
+    sequence: i64,
+    body: serde_json::Value,
+) -> Envelope {
+    Envelope {
+        subject: subject.into(),
+        aggregate_type: aggregate_type.into(),
+        aggregate_id: id.into(),
+        sequence,
+        position: 0,
+        body,
+    }
+}
+
+/// Five teapots rated by the catalogue, by customers, by both, or only by
+/// their seller's specifications; and the order `rating:desc` must give
+/// them: customers' average first, the catalogue's while no customer rated,
+/// specifications never.
+fn rated_teapots() -> (Vec<Envelope>, Vec<String>) {
+    let ids: Vec<String> = (0..5).map(|_| Uuid::now_v7().to_string()).collect();
+    let mut events = Vec::new();
+    for (i, catalogue) in [Some(4.0), Some(2.0), None, None, Some(3.5)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut body = json!({
+            "event": "product.created", "timestamp": "2026-01-01T00:00:00Z", "productId": ids[i],
+            "sellerId": Uuid::nil(), "name": format!("Teapot {i}"), "description": "A teapot",
+            "category": "kitchen > teapots", "brand": "Kettle", "price": 30.0,
+            "specifications": {"rating": 5.0}, "inventory": 3,
+        });
+        if let Some(rating) = catalogue {
+            body["catalogueRating"] = json!(rating);
+        }
+        events.push(envelope(
+            "events.product.created",
+            "Product",
+            &ids[i],
+            1,
+            body,
+        ));
+    }
+    let rating = |name: &str,
+                  product: usize,
+                  rating_id: &str,
+                  sequence: i64,
+                  stars: Option<i64>| {
+        let mut body = json!({"event": format!("rating.{name}"), "productId": ids[product], "userId": Uuid::nil()});
+        if let Some(stars) = stars {
+            body["stars"] = json!(stars);
+        }
+        envelope(
+            &format!("events.rating.{name}"),
+            "Rating",
+            rating_id,
+            sequence,
+            body,
+        )
+    };
+    let r: Vec<String> = (0..5).map(|_| Uuid::now_v7().to_string()).collect();
+    events.extend([
+        rating("added", 0, &r[0], 1, Some(1)),
+        rating("added", 0, &r[1], 1, Some(2)),
+        rating("added", 3, &r[2], 1, Some(4)),
+        rating("updated", 3, &r[2], 2, Some(5)),
+        // An older event delivered late changes nothing.
+        rating("added", 3, &r[2], 1, Some(1)),
+        rating("added", 3, &r[3], 1, Some(5)),
+        rating("added", 4, &r[4], 1, Some(3)),
+        rating("deleted", 4, &r[4], 2, None),
+    ]);
+    let order = [3, 4, 1, 0, 2].iter().map(|&i| ids[i].clone()).collect();
+    (events, order)
+}
+
 fn query(text: &str) -> SearchQuery {
     SearchQuery {
         text: text.into(),
@@ -136,6 +214,20 @@ async fn contract(projection: &dyn Projection, index: &dyn SearchIndex) {
         }
     }
     assert_eq!(seen.len(), events.len(), "pages neither skip nor repeat");
+
+    let (teapots, expected) = rated_teapots();
+    projection.apply(&teapots).await.unwrap();
+    projection.apply(&teapots).await.unwrap();
+    let mut by_rating = query("teapot");
+    by_rating.sort = Sort::RatingDesc;
+    let ranked = eventually(Duration::from_secs(30), "the teapots ranked", || async {
+        let found = index.search(&by_rating).await.ok()?;
+        let ids: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
+        (ids == expected).then_some(found)
+    })
+    .await;
+    let ratings: Vec<Option<f64>> = ranked.hits.iter().map(|h| h.rating).collect();
+    assert_eq!(ratings, [Some(5.0), Some(3.5), Some(2.0), Some(1.5), None]);
 }
 
 #[tokio::test]

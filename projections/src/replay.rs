@@ -401,7 +401,7 @@ pub async fn replay_meili(
     dry_run: bool,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> anyhow::Result<ReplaySummary> {
-    let mut run = Run::start(pool, &["Product"], progress).await?;
+    let mut run = Run::start(pool, &["Product", "Rating"], progress).await?;
     if dry_run {
         return Ok(run.dry());
     }

@@ -1,8 +1,14 @@
 //! The search read model on Meilisearch: one document per product (id, seller,
 //! name, description, category, brand, price, specifications, inventory,
-//! inStock, rating, version), kept from product events. A document changes
-//! only for an event newer than its `version`, so a batch delivered again
-//! changes nothing.
+//! inStock, catalogueRating, customerRating, rating, version), kept from
+//! product and rating events. A document changes only for an event newer than
+//! its `version`, so a batch delivered again changes nothing.
+//!
+//! Each customer's rating is a document of a second index, `<index>-ratings`
+//! (id, productId, stars, version), newer-only too; a product's
+//! `customerRating` is the average of its ratings' stars, read from that
+//! index's facet counts. `rating` is `customerRating`, or the catalogue's
+//! rating while no customer has rated; never the product's specifications.
 
 use crate::{Envelope, Projection};
 use anyhow::{bail, Context};
@@ -10,6 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::errors::{Error, ErrorCode, MeilisearchError};
 use meilisearch_sdk::indexes::Index;
+use meilisearch_sdk::search::Selectors;
 use meilisearch_sdk::settings::{MinWordSizeForTypos, Settings, TypoToleranceSettings};
 use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
@@ -25,7 +32,7 @@ type Document = Map<String, Value>;
 type Check = fn(&Value) -> bool;
 
 /// The fields an event body may set, each with the check its value must pass.
-const FIELDS: [(&str, Check); 7] = [
+const FIELDS: [(&str, Check); 8] = [
     ("name", Value::is_string),
     ("description", Value::is_string),
     ("category", Value::is_string),
@@ -33,6 +40,7 @@ const FIELDS: [(&str, Check); 7] = [
     ("price", Value::is_number),
     ("specifications", Value::is_object),
     ("inventory", Value::is_i64),
+    ("catalogueRating", Value::is_number),
 ];
 
 /// How often a task's status is polled.
@@ -45,6 +53,7 @@ const FETCHES: usize = 8;
 pub struct MeiliProjection {
     client: Client,
     index: Index,
+    ratings: Index,
     wait: Duration,
 }
 
@@ -64,23 +73,29 @@ impl MeiliProjection {
         index_uid: &str,
     ) -> anyhow::Result<Self> {
         let client = Client::new(url, api_key)?;
+        let ratings_uid = ratings_index(index_uid);
         let projection = MeiliProjection {
             index: client.index(index_uid),
+            ratings: client.index(&ratings_uid),
             client,
             wait: Duration::from_secs(30),
         };
-        let task = projection
-            .client
-            .create_index(index_uid, Some("id"))
-            .await?;
-        if let Some(error) = projection.outcome(task).await? {
-            if !matches!(error.error_code, ErrorCode::IndexAlreadyExists) {
-                bail!(
-                    "cannot create the index {index_uid}: {}",
-                    error.error_message
-                );
+        for uid in [index_uid, ratings_uid.as_str()] {
+            let task = projection.client.create_index(uid, Some("id")).await?;
+            if let Some(error) = projection.outcome(task).await? {
+                if !matches!(error.error_code, ErrorCode::IndexAlreadyExists) {
+                    bail!("cannot create the index {uid}: {}", error.error_message);
+                }
             }
         }
+        let task = projection
+            .ratings
+            .set_filterable_attributes(["productId", "stars"])
+            .await?;
+        projection
+            .finish(task)
+            .await
+            .with_context(|| format!("cannot apply the settings of the index {ratings_uid}"))?;
         let settings = Settings::new()
             .with_searchable_attributes(["category", "name", "brand", "description"])
             .with_filterable_attributes(["category", "brand", "price", "inStock", "rating"])
@@ -110,24 +125,34 @@ impl MeiliProjection {
         Ok(projection)
     }
 
-    /// Swaps this index's documents and settings with `other`'s.
+    /// Swaps this index's documents and settings, and its ratings', with
+    /// `other`'s, in one Meilisearch task.
     pub async fn swap_with(&self, other: &MeiliProjection) -> anyhow::Result<()> {
-        let swap = SwapIndexes {
-            indexes: (self.index.uid.clone(), other.index.uid.clone()),
-            rename: None,
-        };
-        let task = self.client.swap_indexes([&swap]).await?;
+        let swaps = [
+            SwapIndexes {
+                indexes: (self.index.uid.clone(), other.index.uid.clone()),
+                rename: None,
+            },
+            SwapIndexes {
+                indexes: (self.ratings.uid.clone(), other.ratings.uid.clone()),
+                rename: None,
+            },
+        ];
+        let task = self.client.swap_indexes(&swaps).await?;
         self.finish(task)
             .await
-            .with_context(|| format!("cannot swap {} and {}", swap.indexes.0, swap.indexes.1))
+            .with_context(|| format!("cannot swap {} and {}", self.index.uid, other.index.uid))
     }
 
-    /// Deletes the index.
+    /// Deletes the index and its ratings' index.
     pub async fn delete_index(&self) -> anyhow::Result<()> {
-        let task = self.client.delete_index(&self.index.uid).await?;
-        self.finish(task)
-            .await
-            .with_context(|| format!("cannot delete the index {}", self.index.uid))
+        for uid in [&self.index.uid, &self.ratings.uid] {
+            let task = self.client.delete_index(uid).await?;
+            self.finish(task)
+                .await
+                .with_context(|| format!("cannot delete the index {uid}"))?;
+        }
+        Ok(())
     }
 
     /// Waits for `task` (at most `self.wait`); the error of a failed task.
@@ -155,28 +180,119 @@ impl MeiliProjection {
 
     /// The stored document of product `id`, if any.
     async fn stored(&self, id: String) -> anyhow::Result<(String, Product)> {
-        let document = match self.index.get_document::<Document>(&id).await {
-            Ok(document) => Some(document),
-            Err(Error::Meilisearch(error))
-                if matches!(error.error_code, ErrorCode::DocumentNotFound) =>
-            {
-                None
-            }
-            Err(error) => {
-                return Err(error).with_context(|| format!("cannot read the document {id}"))
-            }
-        };
+        let document = document_of(&self.index, &id).await?;
         let product = Product {
             document,
             changed: false,
         };
         Ok((id, product))
     }
+
+    /// Keeps the batch's rating events in the ratings index; returns the
+    /// products whose ratings changed.
+    async fn apply_ratings(&self, events: &[Envelope]) -> anyhow::Result<Vec<String>> {
+        let ratings: Vec<&Envelope> = events
+            .iter()
+            .filter(|e| e.aggregate_type == "Rating")
+            .collect();
+        let mut stored: BTreeMap<String, Option<Document>> = BTreeMap::new();
+        for event in &ratings {
+            if !stored.contains_key(&event.aggregate_id) {
+                let document = document_of(&self.ratings, &event.aggregate_id).await?;
+                stored.insert(event.aggregate_id.clone(), document);
+            }
+        }
+        let mut changed = BTreeMap::new();
+        for event in ratings {
+            let stars = match event.name() {
+                "added" | "updated" => event.body["stars"].clone(),
+                "deleted" => Value::Null,
+                _ => continue,
+            };
+            let current = stored.get(&event.aggregate_id).cloned().flatten();
+            if current
+                .as_ref()
+                .is_some_and(|d| version(d) >= event.sequence)
+            {
+                continue;
+            }
+            let product_id = Uuid::parse_str(event.body["productId"].as_str().unwrap_or_default())
+                .with_context(|| format!("a rating without its product: {}", event.body))?
+                .to_string();
+            let document: Document = [
+                ("id", json!(event.aggregate_id)),
+                ("productId", json!(product_id)),
+                ("stars", stars),
+                ("version", json!(event.sequence)),
+            ]
+            .into_iter()
+            .map(|(field, value)| (field.to_string(), value))
+            .collect();
+            stored.insert(event.aggregate_id.clone(), Some(document.clone()));
+            changed.insert(event.aggregate_id.clone(), document);
+        }
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let documents: Vec<Document> = changed.into_values().collect();
+        let task = self.ratings.add_or_update(&documents, Some("id")).await?;
+        self.finish(task).await?;
+        let mut products: Vec<String> = documents
+            .iter()
+            .filter_map(|d| d["productId"].as_str().map(str::to_string))
+            .collect();
+        products.sort();
+        products.dedup();
+        Ok(products)
+    }
+
+    /// The average stars of `product`'s ratings, none while it has none.
+    async fn customer_rating(&self, product: &str) -> anyhow::Result<Option<f64>> {
+        let filter = format!("productId = \"{product}\" AND stars IS NOT NULL");
+        let results = self
+            .ratings
+            .search()
+            .with_filter(&filter)
+            .with_facets(Selectors::Some(&["stars"]))
+            .with_limit(0)
+            .execute::<Document>()
+            .await
+            .with_context(|| format!("cannot count the ratings of {product}"))?;
+        let counts = results
+            .facet_distribution
+            .and_then(|facets| facets.get("stars").cloned())
+            .unwrap_or_default();
+        let (sum, count) = counts
+            .iter()
+            .filter_map(|(stars, n)| stars.parse::<f64>().ok().map(|s| (s * *n as f64, *n)))
+            .fold((0.0, 0), |(sum, count), (s, n)| (sum + s, count + n));
+        Ok((count > 0).then(|| sum / count as f64))
+    }
+}
+
+/// The index of the customers' ratings beside the products' index `uid`.
+fn ratings_index(uid: &str) -> String {
+    format!("{uid}-ratings")
+}
+
+/// The stored document `id` of `index`, if any.
+async fn document_of(index: &Index, id: &str) -> anyhow::Result<Option<Document>> {
+    match index.get_document::<Document>(id).await {
+        Ok(document) => Ok(Some(document)),
+        Err(Error::Meilisearch(error))
+            if matches!(error.error_code, ErrorCode::DocumentNotFound) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read the document {id}")),
+    }
 }
 
 /// The product id of a product event, or none for other events.
 fn product_id(event: &Envelope) -> anyhow::Result<Option<String>> {
-    if !matches!(event.name(), "created" | "updated" | "deleted") {
+    if event.aggregate_type != "Product"
+        || !matches!(event.name(), "created" | "updated" | "deleted")
+    {
         return Ok(None);
     }
     let id = Uuid::parse_str(&event.aggregate_id)
@@ -190,8 +306,7 @@ fn version(document: &Document) -> i64 {
 }
 
 /// Sets the fields `body` provides, `version`, and what derives from them:
-/// `inStock` from `inventory`, `rating` from the catalogue's rating it was
-/// imported with (never from its specifications).
+/// `inStock` from `inventory`, `rating` from the ratings.
 fn merge(document: &mut Document, body: &Value, version: i64) {
     for (field, valid) in FIELDS {
         if let Some(value) = body.get(field).filter(|v| valid(v)) {
@@ -203,11 +318,21 @@ fn merge(document: &mut Document, body: &Value, version: i64) {
         .and_then(Value::as_i64)
         .unwrap_or(0)
         > 0;
-    if let Some(rating) = body.get("catalogueRating").filter(|r| r.is_number()) {
-        document.insert("rating".into(), rating.clone());
-    }
     document.insert("inStock".into(), json!(in_stock));
+    rate(document);
     document.insert("version".into(), json!(version));
+}
+
+/// Sets `rating`: the customers' average, or the catalogue's rating while no
+/// customer has rated.
+fn rate(document: &mut Document) {
+    let rating = document
+        .get("customerRating")
+        .filter(|r| r.is_number())
+        .or_else(|| document.get("catalogueRating"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    document.insert("rating".into(), rating);
 }
 
 /// The document of product `id` as `created` with `body`.
@@ -243,7 +368,7 @@ impl Projection for MeiliProjection {
     }
 
     fn subjects(&self) -> Vec<String> {
-        vec!["events.product.>".into()]
+        vec!["events.product.>".into(), "events.rating.>".into()]
     }
 
     async fn reachable(&self) -> anyhow::Result<()> {
@@ -252,7 +377,8 @@ impl Projection for MeiliProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut ids = Vec::new();
+        let rated = self.apply_ratings(events).await?;
+        let mut ids = rated.clone();
         for event in events {
             ids.extend(product_id(event)?);
         }
@@ -289,6 +415,16 @@ impl Projection for MeiliProjection {
                 _ => continue,
             }
             product.changed = true;
+        }
+        for id in rated {
+            let average = self.customer_rating(&id).await?;
+            if let Some(Some(document)) = products.get_mut(&id).map(|p| p.document.as_mut()) {
+                document.insert("customerRating".into(), json!(average));
+                rate(document);
+            }
+            if let Some(product) = products.get_mut(&id) {
+                product.changed |= product.document.is_some();
+            }
         }
 
         let mut upserts = Vec::new();
