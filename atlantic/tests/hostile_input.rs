@@ -6,7 +6,7 @@ mod support;
 
 use atlantic_domain::order::OrderStatus;
 use atlantic_sagas::SagaSettings;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::scenario::{address, id_of};
@@ -98,7 +98,18 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
     let token = Some(customer.token.as_str());
     let seller_token = Some(seller.token.as_str());
     let before = env.event_count().await;
-    use reqwest::Method;
+
+    let post = Method::POST;
+    let mut cases: Vec<(Method, String, Option<String>, String, String)> = Vec::new();
+    let mut case = |method: &Method, path: &str, who: Option<&str>, body: String, field: &str| {
+        cases.push((
+            method.clone(),
+            path.to_string(),
+            who.map(str::to_string),
+            body,
+            field.to_string(),
+        ));
+    };
 
     // Orders: quantities, lines, the same product twice, totals.
     for quantity in [
@@ -109,206 +120,116 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
         json!(-1),
     ] {
         let body = order(json!([{"productId": cheap, "quantity": quantity}]));
-        invalid(
-            &app,
-            Method::POST,
-            "/orders",
-            token,
-            &body,
-            "items[0].quantity",
-        )
-        .await;
+        case(&post, "/orders", token, body, "items[0].quantity");
     }
-    let many: Vec<Value> = (0..101)
-        .map(|_| json!({"productId": Uuid::now_v7(), "quantity": 1}))
-        .collect();
-    invalid(
-        &app,
-        Method::POST,
+    let lines = |n: usize, product: Option<Uuid>| -> Value {
+        (0..n)
+            .map(|_| json!({"productId": product.unwrap_or_else(Uuid::now_v7), "quantity": 1}))
+            .collect()
+    };
+    case(&post, "/orders", token, order(lines(101, None)), "items");
+    case(&post, "/orders", token, order(json!([])), "items");
+    case(
+        &post,
         "/orders",
         token,
-        &order(json!(many)),
-        "items",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
-        "/orders",
-        token,
-        &order(json!([])),
-        "items",
-    )
-    .await;
-    let twice = json!([{"productId": cheap, "quantity": 1}, {"productId": cheap, "quantity": 1}]);
-    invalid(
-        &app,
-        Method::POST,
-        "/orders",
-        token,
-        &order(twice),
+        order(lines(2, Some(cheap))),
         "items[1].productId",
-    )
-    .await;
-    let many_times: Vec<Value> = (0..100)
-        .map(|_| json!({"productId": cheap, "quantity": 1}))
-        .collect();
-    invalid(
-        &app,
-        Method::POST,
+    );
+    case(
+        &post,
         "/orders",
         token,
-        &order(json!(many_times)),
+        order(lines(100, Some(cheap))),
         "items[1].productId",
-    )
-    .await;
+    );
     let too_dear =
         json!([{"productId": dearest, "quantity": 1000}, {"productId": second, "quantity": 1000}]);
-    invalid(
-        &app,
-        Method::POST,
-        "/orders",
-        token,
-        &order(too_dear),
-        "items",
-    )
-    .await;
+    case(&post, "/orders", token, order(too_dear), "items");
 
-    // Text PostgreSQL cannot store, in every kind of field.
-    let nul = "a\\u0000b";
-    for (field, body) in [
-        ("name", product_body(json!({"name": "a\u{0}b"}))),
-        (
-            "description",
-            product_body(json!({"description": "a\u{0}b"})),
-        ),
-        ("brand", product_body(json!({"brand": "a\u{0}b"}))),
-        ("category", product_body(json!({"category": "a\u{0}b"}))),
-        (
-            "specifications.k",
-            product_body(json!({"specifications": {"k": "a\u{0}b"}})),
-        ),
-    ] {
-        invalid(&app, Method::POST, "/products", seller_token, &body, field).await;
+    // Text PostgreSQL cannot store, in every kind of field (JSON escapes it
+    // as \u0000).
+    for field in ["name", "description", "brand", "category"] {
+        case(
+            &post,
+            "/products",
+            seller_token,
+            product_body(json!({field: "a\u{0}b"})),
+            field,
+        );
     }
-    let nul_key = product_body(json!({"specifications": {"a\u{0}": 1}}));
-    refused(
-        &app,
-        Method::POST,
+    let nul_spec = product_body(json!({"specifications": {"k": "a\u{0}b"}}));
+    case(
+        &post,
         "/products",
         seller_token,
-        &nul_key,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
-        "/users",
-        None,
-        &format!(r#"{{"email": "{nul}@x.io", "password": "long enough pw", "name": "A"}}"#),
-        "email",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
-        "/users",
-        None,
-        &format!(r#"{{"email": "ok@x.io", "password": "long enough pw", "name": "{nul}"}}"#),
-        "name",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
+        nul_spec,
+        "specifications.k",
+    );
+    let with_nul = |fields: Value| fields.to_string().replace("NUL", "\\u0000");
+    let users = [
+        (
+            "email",
+            json!({"email": "NUL@x.io", "password": "long enough pw", "name": "A"}),
+        ),
+        (
+            "name",
+            json!({"email": "ok@x.io", "password": "long enough pw", "name": "NUL"}),
+        ),
+    ];
+    for (field, body) in users {
+        case(&post, "/users", None, with_nul(body), field);
+    }
+    case(
+        &post,
         "/sessions",
         None,
-        &format!(r#"{{"email": "{nul}@x.io", "password": "long enough pw"}}"#),
+        with_nul(json!({"email": "NUL@x.io", "password": "pw"})),
         "email",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
+    );
+    case(
+        &post,
         "/sessions",
         None,
-        &format!(r#"{{"email": "ok@x.io", "password": "{nul}"}}"#),
+        with_nul(json!({"email": "ok@x.io", "password": "NUL"})),
         "password",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::POST,
-        &format!("/products/{cheap}/comments"),
+    );
+    let long_password = json!({"email": "ok@x.io", "password": "p".repeat(1025)});
+    case(
+        &post,
+        "/sessions",
+        None,
+        long_password.to_string(),
+        "password",
+    );
+    let long_email = json!({"email": format!("{}@x.io", "a".repeat(300)), "password": "x"});
+    case(&post, "/sessions", None, long_email.to_string(), "email");
+    let comments = format!("/products/{cheap}/comments");
+    case(
+        &post,
+        &comments,
         token,
-        &format!(r#"{{"text": "{nul}"}}"#),
+        with_nul(json!({"text": "NUL"})),
         "text",
-    )
-    .await;
+    );
     let mut bad_address = address();
-    bad_address["city"] = json!("a\u{0}b");
+    bad_address["city"] = json!("NUL");
     let body = json!({"items": [{"productId": cheap, "quantity": 1}], "shippingAddress": bad_address, "payment": {"token": "tok_visa"}});
-    invalid(
-        &app,
-        Method::POST,
+    case(
+        &post,
         "/orders",
         token,
-        &body.to_string(),
+        with_nul(body),
         "shippingAddress.city",
-    )
-    .await;
-    invalid(
-        &app,
-        Method::PATCH,
-        &format!("/users/{}", customer.id),
+    );
+    let profile = format!("/users/{}", customer.id);
+    case(
+        &Method::PATCH,
+        &profile,
         token,
-        &format!(r#"{{"name": "{nul}"}}"#),
+        with_nul(json!({"name": "NUL"})),
         "name",
-    )
-    .await;
-    for path in [
-        "/products/search?q=a%00b",
-        "/products/search?category=%00",
-        "/products/search?brand=x%00",
-    ] {
-        let response = query.http.get(query.url(path)).send().await.unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{path}"
-        );
-        let problem: Value = response.json().await.unwrap();
-        assert!(
-            problem["errors"].as_object().is_some_and(|e| e.len() == 1),
-            "{problem}"
-        );
-    }
-
-    // Search parameters past their bounds.
-    let long = "x".repeat(201);
-    for (field, path) in [
-        ("q", format!("/products/search?q={long}")),
-        ("category", format!("/products/search?category={long}")),
-        ("brand", format!("/products/search?brand={long}")),
-        (
-            "minPrice",
-            "/products/search?minPrice=1000000.01".to_string(),
-        ),
-        ("maxPrice", "/products/search?maxPrice=1e400".to_string()),
-        ("perPage", "/products/search?perPage=101".to_string()),
-        ("page", "/products/search?page=0".to_string()),
-        ("page", "/products/search?page=101&perPage=100".to_string()),
-    ] {
-        let response = query.http.get(query.url(&path)).send().await.unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{path}"
-        );
-        let problem: Value = response.json().await.unwrap();
-        assert!(problem["errors"][field].is_string(), "{path}: {problem}");
-    }
+    );
 
     // Specifications: huge, deep, wide, non-finite and huge numbers.
     let deep = json!({"a": {"b": {"c": {"d": {"e": 1}}}}});
@@ -325,58 +246,22 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
         json!({"n": -1e16}),
     ] {
         let body = product_body(json!({"specifications": specifications}));
-        invalid(
-            &app,
-            Method::POST,
-            "/products",
-            seller_token,
-            &body,
-            "specifications",
-        )
-        .await;
+        case(&post, "/products", seller_token, body, "specifications");
     }
-    let not_finite = product_body(json!({})).replace("\"watts\":9", "\"watts\":1e400");
-    refused(
-        &app,
-        Method::POST,
-        "/products",
-        seller_token,
-        &not_finite,
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
-    refused(
-        &app,
-        Method::POST,
-        "/products",
-        seller_token,
-        &product_body(json!({})).replace("9}", "NaN}"),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
 
     // Prices and inventory at the edges of their types.
     for price in [json!(1_000_000.01), json!(1e12), json!(-1), json!(0.001)] {
-        invalid(
-            &app,
-            Method::POST,
+        case(
+            &post,
             "/products",
             seller_token,
-            &product_body(json!({"price": price})),
+            product_body(json!({"price": price})),
             "price",
-        )
-        .await;
+        );
     }
     for inventory in [json!(1_000_000_001), json!(4_294_967_295u64), json!(-1)] {
-        invalid(
-            &app,
-            Method::POST,
-            "/products",
-            seller_token,
-            &product_body(json!({"inventory": inventory})),
-            "inventory",
-        )
-        .await;
+        let body = product_body(json!({"inventory": inventory}));
+        case(&post, "/products", seller_token, body, "inventory");
     }
     let stock = format!("/products/{cheap}/inventory");
     for (field, body) in [
@@ -386,44 +271,94 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
         ("set", json!({"set": 1_000_000_001})),
         ("set", json!({"set": 4_294_967_295u64})),
     ] {
-        invalid(
-            &app,
-            Method::POST,
-            &stock,
-            seller_token,
-            &body.to_string(),
-            field,
-        )
-        .await;
+        case(&post, &stock, seller_token, body.to_string(), field);
     }
+    let listing = format!("/products/{cheap}");
+    case(
+        &Method::PATCH,
+        &listing,
+        seller_token,
+        json!({"price": 2e6}).to_string(),
+        "price",
+    );
+    let cart = format!("/cart/items/{cheap}");
+    case(
+        &Method::PUT,
+        &cart,
+        token,
+        json!({"quantity": 1001}).to_string(),
+        "quantity",
+    );
+
+    for (method, path, who, body, field) in cases {
+        invalid(&app, method, &path, who.as_deref(), &body, &field).await;
+    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let nul_key = with_nul(json!({"specifications": {"aNUL": 1}}));
+    let nul_key = product_body(serde_json::from_str(&nul_key).unwrap());
     refused(
         &app,
-        Method::POST,
+        post.clone(),
+        "/products",
+        seller_token,
+        &nul_key,
+        unprocessable,
+    )
+    .await;
+    let not_finite = product_body(json!({})).replace("\"watts\":9", "\"watts\":1e400");
+    refused(
+        &app,
+        post.clone(),
+        "/products",
+        seller_token,
+        &not_finite,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let nan = product_body(json!({})).replace("9}", "NaN}");
+    refused(
+        &app,
+        post.clone(),
+        "/products",
+        seller_token,
+        &nan,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let oversold = json!({"adjust": -11}).to_string();
+    refused(
+        &app,
+        post.clone(),
         &stock,
         seller_token,
-        &json!({"adjust": -11}).to_string(),
+        &oversold,
         StatusCode::CONFLICT,
     )
     .await;
-    invalid(
-        &app,
-        Method::PATCH,
-        &format!("/products/{cheap}"),
-        seller_token,
-        &json!({"price": 2e6}).to_string(),
-        "price",
-    )
-    .await;
-    let cart = format!("/cart/items/{cheap}");
-    invalid(
-        &app,
-        Method::PUT,
-        &cart,
-        token,
-        &json!({"quantity": 1001}).to_string(),
-        "quantity",
-    )
-    .await;
+
+    // Query strings: NUL, and search parameters past their bounds.
+    let long = "x".repeat(201);
+    for (field, path) in [
+        ("q", "/products/search?q=a%00b".to_string()),
+        ("category", "/products/search?category=%00".to_string()),
+        ("brand", "/products/search?brand=x%00".to_string()),
+        ("q", format!("/products/search?q={long}")),
+        ("category", format!("/products/search?category={long}")),
+        ("brand", format!("/products/search?brand={long}")),
+        (
+            "minPrice",
+            "/products/search?minPrice=1000000.01".to_string(),
+        ),
+        ("maxPrice", "/products/search?maxPrice=1e400".to_string()),
+        ("perPage", "/products/search?perPage=101".to_string()),
+        ("page", "/products/search?page=0".to_string()),
+        ("page", "/products/search?page=101&perPage=100".to_string()),
+    ] {
+        let response = query.http.get(query.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), unprocessable, "{path}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem["errors"][field].is_string(), "{path}: {problem}");
+    }
 
     assert_eq!(
         env.event_count().await,

@@ -461,6 +461,20 @@ async fn two_hundred_orders_for_fifty_units_never_oversell() {
     .await;
 }
 
+/// `times` inventory adjustments of one unit, one after another.
+async fn restock_one_by_one(app: &TestApp, seller: &Shopper, product: Uuid, times: usize) {
+    for _ in 0..times {
+        let adjusted = app
+            .post(
+                &format!("/products/{product}/inventory"),
+                Some(&seller.token),
+                json!({"adjust": 1}),
+            )
+            .await;
+        assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
+    }
+}
+
 /// The newest snapshot of a product, in bytes of JSON.
 async fn snapshot_size(env: &TestEnv, product: Uuid) -> i32 {
     sqlx::query_scalar(
@@ -481,16 +495,7 @@ async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than
     let seller = app.seller().await;
     let busy = app.product(&seller, 3.0, 100_000).await;
     let quiet = app.product(&seller, 3.0, 100_000).await;
-    for _ in 0..1_100 {
-        let adjusted = app
-            .post(
-                &format!("/products/{quiet}/inventory"),
-                Some(&seller.token),
-                json!({"adjust": 1}),
-            )
-            .await;
-        assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
-    }
+    restock_one_by_one(&app, &seller, quiet, 1_100).await;
     let customers = join_all((0..8).map(|_| app.customer())).await;
     let mut orders = Vec::new();
     for chunk in 0..10 {
@@ -553,16 +558,7 @@ async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than
     assert_eq!(restocks, 5, "each return restocked once");
     // Snapshots are written every 100 events: a hundred more make sure the
     // newest one was taken after the last order ended.
-    for _ in 0..100 {
-        let adjusted = app
-            .post(
-                &format!("/products/{busy}/inventory"),
-                Some(&seller.token),
-                json!({"adjust": 1}),
-            )
-            .await;
-        assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
-    }
+    restock_one_by_one(&app, &seller, busy, 100).await;
     let (busy_size, quiet_size) = (
         snapshot_size(&env, busy).await,
         snapshot_size(&env, quiet).await,

@@ -53,6 +53,37 @@ pub struct NewLetter {
     pub attempts: i32,
 }
 
+impl NewLetter {
+    /// A JetStream message `consumer` failed `attempts` times with `error`,
+    /// not held behind any other (its consumer keeps no order across
+    /// messages). Its key is its `Nats-Msg-Id`, else its place in its stream.
+    pub fn of_message(
+        consumer: String,
+        message: &async_nats::jetstream::Message,
+        error: &anyhow::Error,
+        attempts: i64,
+    ) -> Self {
+        let headers = header_map(message.headers.as_ref());
+        let message_key = headers.get("Nats-Msg-Id").cloned().unwrap_or_else(|| {
+            message.info().map_or_else(
+                |_| format!("{}#unplaced", message.subject),
+                |info| format!("{}#{}", info.stream, info.stream_sequence),
+            )
+        });
+        NewLetter {
+            consumer,
+            message_key,
+            subject: message.subject.to_string(),
+            aggregate: None,
+            sequence: None,
+            headers,
+            payload: message.payload.to_vec(),
+            error: format!("{error:#}"),
+            attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+        }
+    }
+}
+
 /// A parked message.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]

@@ -11,7 +11,7 @@ use crate::Envelope;
 use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use atlantic_command_api::dead_letters::{header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_command_api::dead_letters::{DeadLetters, NewLetter, REDRIVE_INTERVAL};
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams::EVENTS_STREAM;
 use futures::StreamExt;
@@ -418,25 +418,9 @@ impl ProjectorRunner {
         error: anyhow::Error,
         label: &str,
     ) -> anyhow::Result<()> {
-        let headers = header_map(message.headers.as_ref());
-        let stream_sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
-        let message_key = headers
-            .get("Nats-Msg-Id")
-            .cloned()
-            .unwrap_or_else(|| format!("{}#{stream_sequence}", self.projection.stream()));
-        self.dead_letters
-            .park(NewLetter {
-                consumer: self.consumer(),
-                message_key,
-                subject: message.subject.to_string(),
-                aggregate: None,
-                sequence: None,
-                headers,
-                payload: message.payload.to_vec(),
-                error: format!("{error:#}"),
-                attempts: i32::try_from(self.max_attempts).unwrap_or(i32::MAX),
-            })
-            .await?;
+        let attempts = i64::from(self.max_attempts);
+        let letter = NewLetter::of_message(self.consumer(), message, &error, attempts);
+        self.dead_letters.park(letter).await?;
         self.metrics
             .add("atlantic_projection_dead_letters_total", label, 1);
         Ok(())

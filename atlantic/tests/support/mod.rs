@@ -299,20 +299,7 @@ impl TestApp {
         )
         .await
         .expect("register an admin");
-        let session: serde_json::Value = self
-            .post(
-                "/sessions",
-                None,
-                serde_json::json!({"email": email, "password": "correct horse battery"}),
-            )
-            .await
-            .json()
-            .await
-            .expect("a session");
-        scenario::Shopper {
-            id: created.id,
-            token: session["token"].as_str().expect("a token").to_string(),
-        }
+        self.sign_in(created.id, &email).await
     }
 
     pub async fn stop(mut self) {
@@ -392,20 +379,7 @@ pub async fn admin_by_cli(env: &TestEnv, api: &scenario::Api) -> scenario::Shopp
         .trim()
         .parse()
         .expect("the new user's id");
-    let session: serde_json::Value = api
-        .post(
-            "/sessions",
-            None,
-            serde_json::json!({"email": email, "password": "correct horse battery"}),
-        )
-        .await
-        .json()
-        .await
-        .expect("a session");
-    scenario::Shopper {
-        id,
-        token: session["token"].as_str().expect("a token").to_string(),
-    }
+    api.sign_in(id, &email).await
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.

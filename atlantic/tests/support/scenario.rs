@@ -46,18 +46,8 @@ impl Api {
         request.send().await.expect("the API answers")
     }
 
-    /// Registers and signs in a customer.
-    pub async fn customer(&self) -> Shopper {
-        let email = format!("{}@example.com", Uuid::now_v7().simple());
-        let response = self
-            .post(
-                "/users",
-                None,
-                json!({"email": email, "password": "correct horse battery", "name": "Ann"}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let id = id_of(response).await;
+    /// Signs in user `id` registered as `email` with the tests' password.
+    pub async fn sign_in(&self, id: Uuid, email: &str) -> Shopper {
         let response = self
             .post(
                 "/sessions",
@@ -71,6 +61,21 @@ impl Api {
             id,
             token: session["token"].as_str().expect("a token").to_string(),
         }
+    }
+
+    /// Registers and signs in a customer.
+    pub async fn customer(&self) -> Shopper {
+        let email = format!("{}@example.com", Uuid::now_v7().simple());
+        let response = self
+            .post(
+                "/users",
+                None,
+                json!({"email": email, "password": "correct horse battery", "name": "Ann"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let id = id_of(response).await;
+        self.sign_in(id, &email).await
     }
 
     /// A customer who became a seller.

@@ -69,8 +69,17 @@ pub async fn sign_in(
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
     let wrong = || ApiError::Unauthorized("wrong e-mail or password".into());
-    if email.len() > 254 || body.password.chars().count() > super::users::MAX_PASSWORD {
-        return Err(wrong());
+    if email.len() > 254 {
+        return Err(ApiError::invalid_field(
+            "email",
+            "must be at most 254 bytes",
+        ));
+    }
+    if body.password.chars().count() > super::users::MAX_PASSWORD {
+        return Err(ApiError::invalid_field(
+            "password",
+            format!("must be at most {} characters", super::users::MAX_PASSWORD),
+        ));
     }
     let address = peer.ip().to_string();
     if !state.sessions.login_allowed(&email, &address).await? {

@@ -42,7 +42,7 @@ pub struct AnalyticsParams {
     pub limit: Option<u32>,
     /// `hour` or `day` (sales).
     pub interval: Option<String>,
-    /// Only this category (sales).
+    /// Only this category (sales; at most 200 characters).
     pub category: Option<String>,
     /// Stock threshold (inventory), 0 to 1,000,000,000.
     pub below: Option<i64>,
@@ -68,6 +68,19 @@ fn window(p: &AnalyticsParams) -> Result<Window, ApiError> {
         return Err(ApiError::invalid_field("from", "must be before `to`"));
     }
     Ok(window)
+}
+
+/// The longest category name, as products have it.
+const MAX_CATEGORY: usize = 200;
+
+fn category(p: &AnalyticsParams) -> Result<Option<&str>, ApiError> {
+    match p.category.as_deref() {
+        Some(category) if category.chars().count() > MAX_CATEGORY => Err(ApiError::invalid_field(
+            "category",
+            format!("must be at most {MAX_CATEGORY} characters"),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn metric(p: &AnalyticsParams) -> Result<Metric, ApiError> {
@@ -136,8 +149,7 @@ pub async fn sales(
         "hour" => false,
         _ => return Err(ApiError::invalid_field("interval", "use hour or day")),
     };
-    let points =
-        analytics::sales(&state.analytics, daily, window(&p)?, p.category.as_deref()).await?;
+    let points = analytics::sales(&state.analytics, daily, window(&p)?, category(&p)?).await?;
     let points: Vec<Value> = points
         .into_iter()
         .map(|point| {

@@ -222,7 +222,9 @@ impl Saga {
                     "outcome=\"dead_lettered\"",
                     1,
                 );
-                if let Err(e) = self.park(&message, headers, &error, delivered).await {
+                let letter =
+                    NewLetter::of_message(CONSUMER.to_string(), &message, &error, delivered);
+                if let Err(e) = self.dead_letters.park(letter).await {
                     error!(
                         error = format!("{e:#}"),
                         "cannot park the message; it will be redelivered"
@@ -248,32 +250,6 @@ impl Saga {
     /// is waited for, never parked.
     async fn store_answers(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
-    async fn park(
-        &self,
-        message: &jetstream::Message,
-        headers: BTreeMap<String, String>,
-        error: &anyhow::Error,
-        delivered: i64,
-    ) -> anyhow::Result<()> {
-        let message_key = headers
-            .get("Nats-Msg-Id")
-            .cloned()
-            .unwrap_or_else(|| format!("{}:{}", message.subject, Uuid::now_v7()));
-        self.dead_letters
-            .park(NewLetter {
-                consumer: CONSUMER.to_string(),
-                message_key,
-                subject: message.subject.to_string(),
-                aggregate: None,
-                sequence: None,
-                headers,
-                payload: message.payload.to_vec(),
-                error: format!("{error:#}"),
-                attempts: i32::try_from(delivered).unwrap_or(i32::MAX),
-            })
-            .await
     }
 
     /// Drives parked messages again when they are due, until `shutdown`.
