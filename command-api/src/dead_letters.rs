@@ -203,8 +203,11 @@ impl DeadLetters {
         Ok(held.into_iter().collect())
     }
 
-    /// The letters of `consumer` that are due and not held, oldest first.
+    /// The letters of `consumer` that are due and not held, oldest first;
+    /// also brings its gauge up to date (letters dropped or retried from the
+    /// command line are counted within a round).
     pub async fn due(&self, consumer: &str, limit: i64) -> anyhow::Result<Vec<Letter>> {
+        self.count(consumer).await?;
         let letters = sqlx::query_as::<_, Letter>(&format!(
             "SELECT * FROM (SELECT {COLUMNS} FROM dead_letters d WHERE consumer = $1) letters \
              WHERE next_attempt_at <= now() AND NOT held ORDER BY id LIMIT $2"
