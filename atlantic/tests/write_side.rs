@@ -691,3 +691,108 @@ async fn registrations_and_clicks_are_limited_per_address() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_dropped_connection_and_a_late_retry_never_place_a_second_order() {
+    use tokio::io::AsyncWriteExt;
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 5.0, 10).await;
+    let customer = app.customer().await;
+    let body = json!({"items": [{"productId": product, "quantity": 1}], "shippingAddress": address(), "payment": {"token": "tok_visa"}})
+        .to_string();
+    let placed = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT aggregate_id FROM events WHERE event_type = 'OrderCreated'",
+        )
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+    };
+
+    // A client that sends the order and goes away at once.
+    let mut client = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "POST /orders HTTP/1.1\r\nHost: atlantic\r\nAuthorization: Bearer {}\r\nIdempotency-Key: order-1\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        customer.token,
+        body.len()
+    );
+    client.write_all(request.as_bytes()).await.unwrap();
+    drop(client);
+    let first = eventually(Duration::from_secs(10), "the order placed", || async {
+        placed().await.into_iter().next()
+    })
+    .await;
+    eventually(Duration::from_secs(10), "its answer recorded", || async {
+        let answered: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = 'order-1' AND status = 201)",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .ok()?;
+        answered.then_some(())
+    })
+    .await;
+
+    // The worst case: the process died between the commit and the answer,
+    // and the client comes back 31 seconds later.
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = NULL, location = NULL, body = NULL, \
+                created_at = now() - interval '31 seconds' WHERE key = 'order-1'",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let retried = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&customer.token)
+        .header("idempotency-key", "order-1")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert_eq!(id_of(retried).await.to_string(), first);
+    assert_eq!(placed().await, [first], "one OrderCreated");
+
+    // A sign-in's answer (a live token) is never kept.
+    let signed_in = app
+        .http
+        .post(app.url("/sessions"))
+        .header("idempotency-key", "session-1")
+        .json(&json!({"email": "nobody@example.com", "password": "whatever it is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::UNAUTHORIZED);
+    let kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'session-1'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, 0);
+
+    // Keys older than a day are purged.
+    sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) \
+         VALUES ('old', 'old', 'x', now() - interval '25 hours')",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let restarted = env.spawn_app(false).await;
+    eventually(Duration::from_secs(10), "the old key purged", || async {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE key = 'old'")
+                .fetch_one(&env.pool)
+                .await
+                .ok()?;
+        (left == 0).then_some(())
+    })
+    .await;
+    restarted.stop().await;
+}

@@ -107,6 +107,12 @@ impl Application {
             );
             tokio::spawn(relay.run(shutdown.clone()))
         });
+        let purge = self.listener.is_some().then(|| {
+            tokio::spawn(purge_idempotency_keys(
+                self.state.pool.clone(),
+                shutdown.clone(),
+            ))
+        });
         if let Some(listener) = self.listener {
             let app = http::router(self.state.clone())
                 .into_make_service_with_connect_info::<SocketAddr>();
@@ -119,6 +125,27 @@ impl Application {
         if let Some(relay) = relay {
             relay.await.context("the relay panicked")?;
         }
+        if let Some(purge) = purge {
+            purge
+                .await
+                .context("the purge of idempotency keys panicked")?;
+        }
         Ok(())
+    }
+}
+
+/// Purges expired idempotency keys now and every
+/// [`PURGE_INTERVAL`](http::idempotency::PURGE_INTERVAL), until `shutdown`.
+async fn purge_idempotency_keys(pool: sqlx::PgPool, shutdown: CancellationToken) {
+    loop {
+        match http::idempotency::purge_expired(&pool).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
+            Err(error) => tracing::warn!(error = %error, "cannot purge expired idempotency keys"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(http::idempotency::PURGE_INTERVAL) => {}
+        }
     }
 }

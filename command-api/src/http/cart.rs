@@ -3,7 +3,8 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
-use super::orders::{place_order, Payment, PlaceOrderLine};
+use super::idempotency::IdempotentId;
+use super::orders::{already_placed, place_order, Payment, PlaceOrderLine};
 use super::AppState;
 use atlantic_domain::bounds::{check_quantity, MAX_ORDER_LINES};
 use atlantic_domain::user::Address;
@@ -11,7 +12,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -125,8 +126,16 @@ pub async fn remove_item(
 pub async fn checkout(
     State(state): State<AppState>,
     user: AuthUser,
+    key: Option<Extension<IdempotentId>>,
     Body(body): Body<Checkout>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let key = key.map(|Extension(key)| key);
+    if let Some(IdempotentId(order_id)) = key {
+        // Run again after its answer was lost: the cart is long taken.
+        if let Some(accepted) = already_placed(&state, &user, order_id).await? {
+            return Ok(created(accepted));
+        }
+    }
     let taken = state.carts.take(user.session.user_id).await?;
     if taken.is_empty() {
         return Err(ApiError::invalid_field("items", "the cart is empty"));
@@ -145,6 +154,7 @@ pub async fn checkout(
         let placed = place_order(
             &state,
             &user,
+            key,
             items,
             body.shipping_address,
             body.payment.token,
@@ -159,10 +169,15 @@ pub async fn checkout(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("checkout")))??;
+    Ok(created(accepted))
+}
+
+/// 201 with the order's place.
+fn created(accepted: super::Accepted) -> impl IntoResponse {
     let location = format!("/orders/{}", accepted.id);
-    Ok((
+    (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(accepted),
-    ))
+    )
 }

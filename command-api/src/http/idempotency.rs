@@ -3,8 +3,18 @@
 //!
 //! The key is claimed in Postgres before the handler runs, so two concurrent
 //! requests with one key cannot both execute; the second is told to retry (409).
-//! Answers below 500 are kept; a 5xx releases the key so the client can retry,
-//! and so does a claim left unanswered for 30 seconds (its process died).
+//! The claim, the handler and the recording of its answer run in a task of
+//! their own, so a client that drops the connection cannot stop any of them
+//! half-way. Answers
+//! below 500 are kept; a 5xx releases the key so the client can retry, and so
+//! does a claim left unanswered for 30 seconds (its process died). What the
+//! claim's request created is found again then: a creating handler derives
+//! the new aggregate's id from the key ([`IdempotentId`]), so a request run
+//! again finds the order it placed instead of placing a second.
+//!
+//! `POST /sessions` is never recorded: its answer is a live bearer token,
+//! which no table keeps in clear. Keys older than 24 hours are purged when the
+//! API starts and every [`PURGE_INTERVAL`].
 
 use super::error::ApiError;
 use super::{AppState, BODY_LIMIT};
@@ -14,8 +24,33 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
 
 const HEADER: &str = "idempotency-key";
+
+/// How often expired keys are purged.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Namespace of ids derived from idempotency keys.
+const ID_NAMESPACE: Uuid = Uuid::from_u128(0x1d3e_7a0c_5b2f_4c61_9e84_3f0a_6d2b_71c5);
+
+/// The id a creating command takes when its request carries an
+/// `Idempotency-Key`: a UUID v5 of the key and its scope (the caller and the
+/// path), the same on every retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotentId(pub Uuid);
+
+/// Deletes the keys older than 24 hours; returns how many.
+pub async fn purge_expired(pool: &PgPool) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
 
 /// The middleware.
 pub async fn replay_or_record(
@@ -23,12 +58,18 @@ pub async fn replay_or_record(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
+    if request.method() != Method::POST
+        || !request.headers().contains_key(HEADER)
+        || request.uri().path() == "/sessions"
+    {
         return next.run(request).await;
     }
-    match handle(state, request, next).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    match tokio::spawn(handle(state, request, next)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.into_response(),
+        Err(error) => {
+            ApiError::Internal(anyhow::Error::new(error).context("a keyed request")).into_response()
+        }
     }
 }
 
@@ -84,9 +125,12 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         return replay(&state, &scope, &key, &request_hash).await;
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(IdempotentId(Uuid::new_v5(
+        &ID_NAMESPACE,
+        format!("{scope}:{key}").as_bytes(),
+    )));
+    let response = next.run(request).await;
     let status = response.status();
     if status.is_server_error() {
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")

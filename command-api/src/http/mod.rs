@@ -5,7 +5,7 @@ mod clicks;
 pub mod error;
 pub mod extract;
 pub mod health;
-mod idempotency;
+pub mod idempotency;
 pub mod openapi;
 mod orders;
 mod products;

@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
+use super::idempotency::IdempotentId;
 use super::{accept, Accepted, AppState};
 use atlantic_domain::bounds::MAX_ORDER_LINES;
 use atlantic_domain::order::{OrderCommand, OrderLine};
@@ -11,7 +12,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -82,15 +83,43 @@ pub struct Delivery {
     pub delivery_status: Text<100>,
 }
 
+/// The order `user` already placed under `order_id` (an id derived from an
+/// `Idempotency-Key`), as its placing answered.
+pub async fn already_placed(
+    state: &AppState,
+    user: &AuthUser,
+    order_id: Uuid,
+) -> Result<Option<Accepted>, ApiError> {
+    let order = state.orders.load(&order_id.to_string()).await?;
+    match order.customer_id() {
+        None => Ok(None),
+        Some(customer) if customer == user.session.user_id => Ok(Some(Accepted {
+            id: order_id,
+            version: 1,
+        })),
+        Some(_) => Err(ApiError::Conflict(
+            "this Idempotency-Key belongs to another order".into(),
+        )),
+    }
+}
+
 /// Place an order. Each line's price is the catalogue's at this moment; a
 /// product that does not exist is priced 0 and the order saga refuses it.
+/// With `key`, the order's id is the key's and an order already placed under
+/// it is answered again instead of placing a second.
 pub async fn place_order(
     state: &AppState,
     user: &AuthUser,
+    key: Option<IdempotentId>,
     items: Vec<PlaceOrderLine>,
     shipping_address: Address,
     payment_token: Text<200>,
 ) -> Result<Accepted, ApiError> {
+    if let Some(IdempotentId(order_id)) = key {
+        if let Some(accepted) = already_placed(state, user, order_id).await? {
+            return Ok(accepted);
+        }
+    }
     if items.is_empty() || items.len() > MAX_ORDER_LINES {
         return Err(ApiError::invalid_field(
             "items",
@@ -118,7 +147,7 @@ pub async fn place_order(
         .buffered(LOOKUPS_AT_ONCE)
         .try_collect()
         .await?;
-    let order_id = Uuid::now_v7();
+    let order_id = key.map_or_else(Uuid::now_v7, |IdempotentId(id)| id);
     let command = OrderCommand::Place {
         order_id,
         customer_id: user.session.user_id,
@@ -142,11 +171,13 @@ pub async fn place_order(
 pub async fn place(
     State(state): State<AppState>,
     user: AuthUser,
+    key: Option<Extension<IdempotentId>>,
     Body(body): Body<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
     let accepted = place_order(
         &state,
         &user,
+        key.map(|Extension(key)| key),
         body.items,
         body.shipping_address,
         body.payment.token,
