@@ -184,7 +184,7 @@ pub async fn run(
             state.pool.clone(),
             js.clone(),
             Arc::new(SandboxPaymentGateway),
-            Arc::new(SandboxCarrier),
+            Arc::new(SandboxCarrier::new(state.pool.clone())),
             saga,
             state.metrics.clone(),
         );

@@ -568,3 +568,78 @@ async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than
         "a busy product's snapshot is {busy_size} bytes, a quiet one's {quiet_size}"
     );
 }
+
+#[tokio::test]
+async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 7.0, 1_000).await;
+    let customers = join_all((0..4).map(|_| app.customer())).await;
+    // The sandbox takes a while to book to this postal code: a cancel sent
+    // when the stock is held lands while the carrier is booking.
+    let slow = atlantic_sagas::carrier::SLOW_POSTAL_CODE;
+    let outcomes = join_all((0..40).map(|i| {
+        let app = &app;
+        let customer = &customers[i % customers.len()];
+        async move {
+            let order_id = order(app, customer, &[(product, 1)], "tok_visa", slow).await;
+            if i % 2 == 0 {
+                reaches(app, order_id, OrderStatus::InventoryReserved).await;
+            }
+            let cancel = app
+                .post(
+                    &format!("/orders/{order_id}/cancel"),
+                    Some(&customer.token),
+                    json!({"reason": "changed my mind"}),
+                )
+                .await;
+            assert!(
+                [StatusCode::ACCEPTED, StatusCode::CONFLICT].contains(&cancel.status()),
+                "{}",
+                cancel.status()
+            );
+            order_id
+        }
+    }))
+    .await;
+    let mut booked_then_cancelled = 0;
+    for order_id in outcomes {
+        let status = eventually(Duration::from_secs(60), "the order to end", || async {
+            let status = app
+                .state
+                .orders
+                .load(&order_id.to_string())
+                .await
+                .ok()?
+                .status();
+            matches!(status, OrderStatus::Shipped | OrderStatus::Cancelled).then_some(status)
+        })
+        .await;
+        // Shipped: the money is kept; cancelled: none is kept (never taken,
+        // or given back).
+        eventually(Duration::from_secs(60), "the payment to settle", || async {
+            let captured = payment_state(&app, order_id).await == PaymentState::Captured;
+            (captured == (status == OrderStatus::Shipped)).then_some(())
+        })
+        .await;
+        let booking: Option<bool> = sqlx::query_scalar(
+            "SELECT cancelled_at IS NULL FROM sandbox_shipments WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .fetch_optional(&env.pool)
+        .await
+        .unwrap();
+        if status == OrderStatus::Shipped {
+            assert_eq!(booking, Some(true), "a shipped order has its parcel booked");
+        } else {
+            assert_ne!(
+                booking,
+                Some(true),
+                "a cancelled order has no parcel on its way"
+            );
+            booked_then_cancelled += usize::from(booking.is_some());
+        }
+    }
+    assert!(booked_then_cancelled > 0, "some cancels raced a booking");
+}

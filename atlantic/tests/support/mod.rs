@@ -129,7 +129,7 @@ impl TestEnv {
                 state.pool.clone(),
                 async_nats::jetstream::new(state.nats.clone()),
                 Arc::new(SandboxPaymentGateway),
-                Arc::new(SandboxCarrier),
+                Arc::new(SandboxCarrier::new(state.pool.clone())),
                 saga,
                 state.metrics.clone(),
             );

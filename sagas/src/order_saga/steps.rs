@@ -269,7 +269,14 @@ impl Saga {
             carrier: shipment.carrier,
             tracking_number: shipment.tracking_number,
         };
-        self.order_command(order_id, command, metadata).await
+        self.order_command(order_id, command, metadata).await?;
+        // A cancel that landed while the carrier was booking wins: the
+        // booking is cancelled too, so the parcel never goes with the money
+        // coming back.
+        if self.order(order_id).await?.status() == OrderStatus::Cancelled {
+            self.carrier.cancel(order_id).await?;
+        }
+        Ok(())
     }
 
     /// OrderShipped ⇒ each product's reservation for the order ends.
@@ -295,6 +302,8 @@ impl Saga {
         metadata: &CommandMetadata,
     ) -> StepResult {
         let order = self.order(order_id).await?;
+        // A booking made before a crash (or while the cancel landed) goes too.
+        self.carrier.cancel(order_id).await?;
         self.release(&order, order_id, metadata).await?;
         self.refund_if_captured(order_id, metadata).await?;
         self.clear_deadlines(order_id).await
