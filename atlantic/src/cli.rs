@@ -16,6 +16,8 @@ use atlantic_projections::analytics::Analytics;
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::replay;
 use atlantic_projections::reviews;
+use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
+use atlantic_sagas::payments_audit;
 use atlantic_sagas::SagaSettings;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -67,6 +69,18 @@ enum Subcommands {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
+    /// Check the money at the payment gateway against the orders.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentsCommand {
+    /// List the orders whose money and state disagree (money kept for an
+    /// order that did not ship, none for one that did); exits 1 if any.
+    Audit(Connections),
 }
 
 #[derive(Subcommand)]
@@ -404,6 +418,9 @@ impl Cli {
                 command: UserCommand::Create(args),
             } => create_user(args).await,
             Subcommands::DeadLetters { command } => dead_letters(command).await,
+            Subcommands::Payments {
+                command: PaymentsCommand::Audit(connections),
+            } => audit_payments(connections).await,
         }
     }
 }
@@ -490,6 +507,22 @@ async fn dead_letters(command: DeadLetterCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn audit_payments(connections: Connections) -> anyhow::Result<()> {
+    let pool = db::connect(&connections.database_url, 2).await?;
+    let gateway = SandboxPaymentGateway::new(pool.clone());
+    let disagreements = payments_audit::audit(&pool, &gateway).await?;
+    for d in &disagreements {
+        println!("{}\t{}\t{}", d.order_id, d.last_event, d.problem);
+    }
+    if disagreements.is_empty() {
+        println!("every order's money agrees with its state");
+        Ok(())
+    } else {
+        eprintln!("{} orders disagree with their money", disagreements.len());
+        std::process::exit(1)
+    }
 }
 
 async fn seed_catalog(args: Seed) -> anyhow::Result<()> {

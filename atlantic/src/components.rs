@@ -183,7 +183,7 @@ pub async fn run(
         let saga = OrderSaga::new(
             state.pool.clone(),
             js.clone(),
-            Arc::new(SandboxPaymentGateway),
+            Arc::new(SandboxPaymentGateway::new(state.pool.clone())),
             Arc::new(SandboxCarrier::new(state.pool.clone())),
             saga,
             state.metrics.clone(),

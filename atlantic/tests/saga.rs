@@ -576,8 +576,8 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
     let seller = app.seller().await;
     let product = app.product(&seller, 7.0, 1_000).await;
     let customers = join_all((0..4).map(|_| app.customer())).await;
-    // The sandbox takes a while to book to this postal code: a cancel sent
-    // when the stock is held lands while the carrier is booking.
+    // The sandbox confirms a booking to this postal code only after a while:
+    // a cancel sent once the parcel is booked lands before the confirmation.
     let slow = atlantic_sagas::carrier::SLOW_POSTAL_CODE;
     let outcomes = join_all((0..40).map(|i| {
         let app = &app;
@@ -585,7 +585,17 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
         async move {
             let order_id = order(app, customer, &[(product, 1)], "tok_visa", slow).await;
             if i % 2 == 0 {
-                reaches(app, order_id, OrderStatus::InventoryReserved).await;
+                eventually(Duration::from_secs(30), "the parcel booked", || async {
+                    let booked: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM sandbox_shipments WHERE order_id = $1)",
+                    )
+                    .bind(order_id)
+                    .fetch_one(&app.state.pool)
+                    .await
+                    .ok()?;
+                    booked.then_some(())
+                })
+                .await;
             }
             let cancel = app
                 .post(
@@ -642,4 +652,56 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
         }
     }
     assert!(booked_then_cancelled > 0, "some cancels raced a booking");
+}
+
+#[tokio::test]
+async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
+    let env = TestEnv::new().await;
+    // The deadline is 2 s; `tok_slow` takes the money at once and answers after 4 s.
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 9.0, 100).await;
+    let customer = app.customer().await;
+    let mut kept = Vec::new();
+    let mut cancelled = Vec::new();
+    for i in 0..10 {
+        let order_id = order(&app, &customer, &[(product, 1)], "tok_slow", "1000").await;
+        if i % 2 == 0 {
+            let cancel = app
+                .post(
+                    &format!("/orders/{order_id}/cancel"),
+                    Some(&customer.token),
+                    json!({"reason": "too slow"}),
+                )
+                .await;
+            assert_eq!(cancel.status(), StatusCode::ACCEPTED);
+            cancelled.push(order_id);
+        } else {
+            kept.push(order_id);
+        }
+    }
+    for order_id in &kept {
+        reaches(&app, *order_id, OrderStatus::Shipped).await;
+    }
+    for order_id in &cancelled {
+        reaches(&app, *order_id, OrderStatus::Cancelled).await;
+    }
+    // The cancelled ones' money, taken while they waited, comes back.
+    eventually(
+        Duration::from_secs(30),
+        "the money of cancelled orders back",
+        || async {
+            let unrefunded: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sandbox_charges WHERE order_id = ANY($1) AND refund_id IS NULL",
+        )
+        .bind(&cancelled)
+        .fetch_one(&env.pool)
+        .await
+        .ok()?;
+            (unrefunded == 0).then_some(())
+        },
+    )
+    .await;
+    let (agrees, printed) = env.payments_audit();
+    assert!(agrees, "{printed}");
 }

@@ -166,3 +166,77 @@ async fn every_order_finishes_exactly_once_through_kill_9() {
     );
     assert!(left >= 0);
 }
+
+#[tokio::test]
+async fn slow_payments_survive_kill_9_between_the_charge_and_its_capture() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let api = Api::new(format!("http://127.0.0.1:{port}"));
+    // The gateway takes the money at once and answers after 4 s: past the
+    // 2 s deadline, and a kill -9 lands before any answer is recorded.
+    let saga = [("SAGA_ACK_WAIT_SECS", "2"), ("PAYMENT_TIMEOUT_SECS", "2")];
+    let mut server = Server::start(&env, port, &saga);
+    wait_healthy(&api).await;
+    let seller = api.seller().await;
+    let product = api.product(&seller, 5.0, 1_000).await;
+    let customer = api.customer().await;
+    let body = json!({
+        "items": [{"productId": product, "quantity": 1}],
+        "shippingAddress": address(),
+        "payment": {"token": "tok_slow"},
+    });
+    for _ in 0..30 {
+        let placed = api
+            .http
+            .post(api.url("/orders"))
+            .bearer_auth(&customer.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(placed.status(), StatusCode::CREATED);
+    }
+    eventually(Duration::from_secs(30), "every charge taken", || async {
+        (count(&env, "SELECT count(*) FROM sandbox_charges").await == 30).then_some(())
+    })
+    .await;
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM events WHERE event_type = 'PaymentCaptured'"
+        )
+        .await,
+        0,
+        "killed before any answer was recorded"
+    );
+    server.kill_9();
+    server = Server::start(&env, port, &saga);
+    wait_healthy(&api).await;
+
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT aggregate_id FROM events WHERE event_type = 'OrderCreated'")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), 30);
+    let orders = CommandBus::<Order>::new(env.pool.clone(), None);
+    eventually(Duration::from_secs(60), "every order shipped", || async {
+        for id in &ids {
+            if orders.load(id).await.ok()?.status() != OrderStatus::Shipped {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    let not_once = count(
+        &env,
+        "SELECT count(*) FROM (SELECT aggregate_id FROM events WHERE aggregate_type = 'Order' \
+         GROUP BY aggregate_id HAVING count(*) FILTER (WHERE event_type = 'PaymentProcessed') <> 1) o",
+    )
+    .await;
+    assert_eq!(not_once, 0, "every order has exactly one PaymentProcessed");
+    let (agrees, printed) = env.payments_audit();
+    assert!(agrees, "{printed}");
+    drop(server);
+}

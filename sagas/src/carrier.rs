@@ -33,8 +33,8 @@ pub trait CarrierGateway: Send + Sync {
 
 /// The sandbox carrier, a carrier's test mode: books every parcel, except to
 /// postal code `00000`, where it is always unavailable (to exercise retries
-/// and dead letters), and takes a while to book one to `99999` (to exercise a
-/// cancel that races the booking). It keeps its bookings in Postgres
+/// and dead letters), and confirms a booking to `99999` only after a while
+/// (to exercise a cancel that races the booking). It keeps its bookings in Postgres
 /// (`sandbox_shipments`), like a carrier's dashboard; ids derive from the order.
 #[derive(Debug, Clone)]
 pub struct SandboxCarrier {
@@ -45,8 +45,8 @@ pub struct SandboxCarrier {
 pub const UNSERVED_POSTAL_CODE: &str = "00000";
 /// The postal code the sandbox carrier is slow to book for.
 pub const SLOW_POSTAL_CODE: &str = "99999";
-/// How long a booking to [`SLOW_POSTAL_CODE`] takes.
-pub const SLOW_BOOKING: Duration = Duration::from_millis(300);
+/// How long the confirmation of a booking to [`SLOW_POSTAL_CODE`] takes.
+pub const SLOW_BOOKING: Duration = Duration::from_millis(500);
 
 /// The carrier's name on its receipts.
 const NAME: &str = "Atlantic Sandbox Post";
@@ -65,14 +65,10 @@ fn ledger_error(error: sqlx::Error) -> CarrierError {
 #[async_trait::async_trait]
 impl CarrierGateway for SandboxCarrier {
     async fn ship(&self, order_id: Uuid, address: &Address) -> Result<Shipment, CarrierError> {
-        match address.postal_code.as_str() {
-            UNSERVED_POSTAL_CODE => {
-                return Err(CarrierError(format!(
-                    "no pickups for postal code {UNSERVED_POSTAL_CODE}"
-                )))
-            }
-            SLOW_POSTAL_CODE => tokio::time::sleep(SLOW_BOOKING).await,
-            _ => {}
+        if address.postal_code.as_str() == UNSERVED_POSTAL_CODE {
+            return Err(CarrierError(format!(
+                "no pickups for postal code {UNSERVED_POSTAL_CODE}"
+            )));
         }
         let digits = order_id.as_u128() % 10u128.pow(16);
         let booked: (String, String, bool) = sqlx::query_as(
@@ -87,6 +83,9 @@ impl CarrierGateway for SandboxCarrier {
         .await
         .map_err(ledger_error)?;
         let (shipment_id, tracking_number, cancelled) = booked;
+        if address.postal_code.as_str() == SLOW_POSTAL_CODE {
+            tokio::time::sleep(SLOW_BOOKING).await;
+        }
         if cancelled {
             return Err(CarrierError(format!(
                 "the booking of order {order_id} was cancelled"

@@ -5,5 +5,6 @@
 pub mod carrier;
 pub mod order_saga;
 pub mod payment_gateway;
+pub mod payments_audit;
 
 pub use order_saga::{OrderSaga, SagaSettings};

@@ -128,7 +128,7 @@ impl TestEnv {
             let saga = OrderSaga::new(
                 state.pool.clone(),
                 async_nats::jetstream::new(state.nats.clone()),
-                Arc::new(SandboxPaymentGateway),
+                Arc::new(SandboxPaymentGateway::new(state.pool.clone())),
                 Arc::new(SandboxCarrier::new(state.pool.clone())),
                 saga,
                 state.metrics.clone(),
@@ -213,6 +213,22 @@ impl TestEnv {
             .list(Selection::All)
             .await
             .expect("list the dead letters")
+    }
+
+    /// Runs `atlantic payments audit` against this test's world; whether it
+    /// found every order's money in agreement (exit 0), and what it printed.
+    pub fn payments_audit(&self) -> (bool, String) {
+        let audit = Command::new(env!("CARGO_BIN_EXE_atlantic"))
+            .args(["payments", "audit"])
+            .envs(self.child_env())
+            .output()
+            .expect("run atlantic payments audit");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&audit.stdout),
+            String::from_utf8_lossy(&audit.stderr)
+        );
+        (audit.status.success(), printed)
     }
 
     pub async fn event_count(&self) -> i64 {

@@ -1,10 +1,10 @@
-//! Persisted deadlines: a payment that is not answered in time cancels the
-//! order, even across restarts.
+//! Persisted deadlines, the intent of a payment: one that is not answered in
+//! time is reconciled with the gateway (what it did for the order decides),
+//! and cancels the order only if the gateway took nothing, even across
+//! restarts.
 
 use super::Saga;
 use atlantic_command_api::metadata::CommandMetadata;
-use atlantic_domain::order::{OrderCommand, OrderStatus};
-use atlantic_domain::{Actor, Text};
 use chrono::Utc;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -84,6 +84,8 @@ impl Saga {
         }
     }
 
+    /// Reconciles each payment whose deadline passed: what the gateway did
+    /// for the order decides, not the clock alone.
     async fn expire_due(&self) -> anyhow::Result<()> {
         let due = sqlx::query(
             "SELECT order_id, metadata FROM saga_deadlines WHERE step = $1 AND due_at <= now() ORDER BY due_at LIMIT 100",
@@ -94,24 +96,9 @@ impl Saga {
         for row in due {
             let order_id: Uuid = row.get("order_id");
             let metadata = metadata_of(order_id, &row.get::<Value, _>("metadata"));
-            let order = self.orders.load(&order_id.to_string()).await?;
-            if order.status() == OrderStatus::Validated {
-                let seconds = self.settings.payment_timeout.as_secs_f64();
-                let reason = Text::parse(&format!("payment not answered within {seconds} s"))
-                    .map_err(anyhow::Error::msg)?;
-                self.orders
-                    .execute(
-                        &order_id.to_string(),
-                        OrderCommand::Cancel {
-                            actor: Actor::system(),
-                            reason,
-                        },
-                        &metadata,
-                    )
-                    .await
-                    .or_else(super::steps::already_done)?;
+            if let Err(error) = self.reconcile_payment(order_id, &metadata).await {
+                warn!(%order_id, error = format!("{error:#}"), "cannot reconcile a payment; trying again");
             }
-            self.clear_deadlines(order_id).await?;
         }
         Ok(())
     }

@@ -135,11 +135,14 @@ impl Saga {
     }
 
     /// Asks the gateway in the background: its answer may take long or never
-    /// come, and one order must not hold up others. The deadline watcher
-    /// cancels the order if the answer does not come in time.
+    /// come, and one order must not hold up others. At the deadline the
+    /// watcher reconciles with the gateway; this task still waits for a late
+    /// answer (ten times as long) and records it, refunding it if the order
+    /// was cancelled meanwhile, so a charge in flight is never dropped at
+    /// the deadline.
     pub(super) fn spawn_payment(self: Arc<Self>, order_id: Uuid, metadata: CommandMetadata) {
         tokio::spawn(async move {
-            let wait = self.settings.payment_timeout;
+            let wait = self.settings.payment_timeout * 10;
             match tokio::time::timeout(wait, self.take_payment(order_id, &metadata)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
@@ -159,6 +162,43 @@ impl Saga {
             .gateway
             .charge(order_id, order.total(), order.payment_token())
             .await?;
+        self.record_charge(order_id, &order, charge, metadata).await
+    }
+
+    /// A payment whose answer did not come in time (lost, slow, or its
+    /// process died): the gateway is asked what it did for the order. A
+    /// charge it made is recorded, and given back if the order was cancelled
+    /// meanwhile; none cancels the order.
+    pub(super) async fn reconcile_payment(
+        &self,
+        order_id: Uuid,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
+        let order = self.order(order_id).await?;
+        match self.gateway.charge_of(order_id).await? {
+            Some(record) => {
+                self.record_charge(order_id, &order, record.charge, metadata)
+                    .await
+            }
+            None if order.status() == OrderStatus::Validated => {
+                let seconds = self.settings.payment_timeout.as_secs_f64();
+                let why = format!("payment not answered within {seconds} s");
+                self.cancel(order_id, &why, metadata).await?;
+                self.clear_deadlines(order_id).await
+            }
+            None => self.clear_deadlines(order_id).await,
+        }
+    }
+
+    /// Records the gateway's `charge` on the payment and the order; money
+    /// taken for an order that was cancelled meanwhile is given back.
+    async fn record_charge(
+        &self,
+        order_id: Uuid,
+        order: &Order,
+        charge: Charge,
+        metadata: &CommandMetadata,
+    ) -> StepResult {
         let payment = order_id.to_string();
         let (payment_id, status) = match charge {
             Charge::Approved { payment_id } => {
