@@ -289,6 +289,9 @@ struct Run {
     /// Seconds before a saga message whose handler died is delivered again.
     #[arg(long, env = "SAGA_ACK_WAIT_SECS", default_value_t = 30)]
     saga_ack_wait_secs: u64,
+    /// Seconds before a parked saga step is first tried again (doubling to an hour).
+    #[arg(long, env = "SAGA_REDRIVE_WAIT_SECS", default_value_t = 60)]
+    saga_redrive_wait_secs: u64,
 }
 
 #[derive(Args)]
@@ -353,6 +356,7 @@ impl Run {
             payment_timeout: Duration::from_secs(self.payment_timeout_secs),
             max_deliveries: self.saga_max_deliveries,
             ack_wait: Duration::from_secs(self.saga_ack_wait_secs),
+            redrive_wait: Duration::from_secs(self.saga_redrive_wait_secs),
             ..SagaSettings::default()
         }
     }

@@ -705,3 +705,70 @@ async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
     let (agrees, printed) = env.payments_audit();
     assert!(agrees, "{printed}");
 }
+
+#[tokio::test]
+async fn a_refund_whose_gateway_is_down_for_ten_seconds_is_made_once_it_can_be() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_shop(SagaSettings {
+            redrive_wait: Duration::from_secs(2),
+            ..settings()
+        })
+        .await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 12.0, 5).await;
+    let customer = app.customer().await;
+    // The carrier never serves 00000, so the order waits with its stock held;
+    // the gateway refuses this charge's refund for its first 10 s.
+    let order_id = order(
+        &app,
+        &customer,
+        &[(product, 2)],
+        "tok_refund_later",
+        "00000",
+    )
+    .await;
+    reaches(&app, order_id, OrderStatus::InventoryReserved).await;
+    let cancel = app
+        .post(
+            &format!("/orders/{order_id}/cancel"),
+            Some(&customer.token),
+            json!({"reason": "no delivery here"}),
+        )
+        .await;
+    assert_eq!(cancel.status(), StatusCode::ACCEPTED);
+    eventually(Duration::from_secs(10), "the stock released", || async {
+        (inventory(&app, product).await == 5).then_some(())
+    })
+    .await;
+    let refunds = || async {
+        let ledger: Option<String> =
+            sqlx::query_scalar("SELECT refund_id FROM sandbox_charges WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+        let events: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'PaymentRefunded'",
+        )
+        .bind(order_id.to_string())
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        (ledger, events)
+    };
+    assert_eq!(refunds().await, (None, 0), "the gateway is still refusing");
+    eventually(Duration::from_secs(60), "the refund made", || async {
+        (payment_state(&app, order_id).await == PaymentState::Refunded).then_some(())
+    })
+    .await;
+    let (ledger, events) = refunds().await;
+    assert!(ledger.is_some());
+    assert_eq!(events, 1, "refunded exactly once");
+    eventually(Duration::from_secs(30), "no step left parked", || async {
+        env.dead_letters().await.is_empty().then_some(())
+    })
+    .await;
+    let (agrees, printed) = env.payments_audit();
+    assert!(agrees, "{printed}");
+}

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tracing::error;
 
-/// The first wait before a parked letter is tried again; it doubles with each
-/// attempt up to [`LONGEST_WAIT`].
+/// The first wait before a parked letter is tried again, unless a consumer
+/// sets its own; it doubles with each attempt up to [`LONGEST_WAIT`].
 pub const FIRST_WAIT: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 pub const LONGEST_WAIT: Duration = Duration::from_secs(3600);
@@ -139,12 +139,22 @@ const COLUMNS: &str = "id, consumer, message_key, subject, aggregate, sequence, 
 pub struct DeadLetters {
     pool: PgPool,
     metrics: Metrics,
+    first_wait: Duration,
 }
 
 impl DeadLetters {
     /// The letters in `pool`, counted in `metrics`.
     pub fn new(pool: PgPool, metrics: Metrics) -> Self {
-        DeadLetters { pool, metrics }
+        DeadLetters {
+            pool,
+            metrics,
+            first_wait: FIRST_WAIT,
+        }
+    }
+
+    /// The same letters, first tried again after `first_wait`.
+    pub fn with_first_wait(self, first_wait: Duration) -> Self {
+        DeadLetters { first_wait, ..self }
     }
 
     /// Parks `letter` (once: the same message parked again is kept as it is),
@@ -172,7 +182,7 @@ impl DeadLetters {
         .bind(&letter.payload)
         .bind(storable(&letter.error))
         .bind(letter.attempts)
-        .bind(wait_after(1).as_secs_f64())
+        .bind(wait_after(self.first_wait, 1).as_secs_f64())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -255,7 +265,7 @@ impl DeadLetters {
         .bind(letter.id)
         .bind(attempts)
         .bind(storable(&format!("{error:#}")))
-        .bind(wait_after(attempts).as_secs_f64())
+        .bind(wait_after(self.first_wait, attempts).as_secs_f64())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -327,11 +337,11 @@ pub fn header_map(headers: Option<&async_nats::HeaderMap>) -> BTreeMap<String, S
         .collect()
 }
 
-/// The wait after `attempts` attempts: [`FIRST_WAIT`] doubled per attempt, at
-/// most [`LONGEST_WAIT`].
-pub fn wait_after(attempts: i32) -> Duration {
+/// The wait after `attempts` attempts: `first` doubled per attempt, at most
+/// [`LONGEST_WAIT`].
+pub fn wait_after(first: Duration, attempts: i32) -> Duration {
     let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    FIRST_WAIT.saturating_mul(1 << doublings).min(LONGEST_WAIT)
+    first.saturating_mul(1 << doublings).min(LONGEST_WAIT)
 }
 
 fn label(consumer: &str) -> String {
@@ -361,10 +371,10 @@ mod tests {
 
     #[test]
     fn waits_double_from_a_minute_to_an_hour() {
-        assert_eq!(wait_after(0), FIRST_WAIT);
-        assert_eq!(wait_after(1), FIRST_WAIT);
-        assert_eq!(wait_after(2), FIRST_WAIT * 2);
-        assert_eq!(wait_after(4), FIRST_WAIT * 8);
-        assert_eq!(wait_after(i32::MAX), LONGEST_WAIT);
+        assert_eq!(wait_after(FIRST_WAIT, 0), FIRST_WAIT);
+        assert_eq!(wait_after(FIRST_WAIT, 1), FIRST_WAIT);
+        assert_eq!(wait_after(FIRST_WAIT, 2), FIRST_WAIT * 2);
+        assert_eq!(wait_after(FIRST_WAIT, 4), FIRST_WAIT * 8);
+        assert_eq!(wait_after(FIRST_WAIT, i32::MAX), LONGEST_WAIT);
     }
 }

@@ -7,6 +7,9 @@ CREATE TABLE sandbox_charges
     amount_cents bigint      NOT NULL,
     approved     boolean     NOT NULL,
     charged_at   timestamptz NOT NULL DEFAULT now(),
+    -- Refunds are refused before this (`tok_refund_later`: an outage of the
+    -- provider's refunds).
+    refundable_at timestamptz NOT NULL DEFAULT now(),
     refund_id    text,
     refunded_at  timestamptz
 );

@@ -66,10 +66,14 @@ pub trait PaymentGateway: Send + Sync {
 
 /// How long the sandbox takes to answer a charge with `tok_slow`.
 pub const SLOW_ANSWER: Duration = Duration::from_secs(4);
+/// How long the sandbox refuses to refund a charge made with `tok_refund_later`.
+pub const REFUND_OUTAGE: Duration = Duration::from_secs(10);
 
 /// The sandbox: approves every token but `tok_decline` (declined) and
 /// `tok_timeout` (never answers, and takes nothing); `tok_slow` takes the
-/// money at once but answers only after [`SLOW_ANSWER`]. It keeps its ledger
+/// money at once but answers only after [`SLOW_ANSWER`]; a charge with
+/// `tok_refund_later` cannot be refunded for [`REFUND_OUTAGE`] (as if the
+/// provider's refunds were down). It keeps its ledger
 /// in Postgres (`sandbox_charges`), like a provider's dashboard: one charge
 /// per order, so repeated calls give the same answer, and its refund.
 #[derive(Debug, Clone)]
@@ -108,8 +112,8 @@ impl PaymentGateway for SandboxPaymentGateway {
             return std::future::pending().await;
         }
         let (payment_id, approved): (String, bool) = sqlx::query_as(
-            "INSERT INTO sandbox_charges (order_id, payment_id, amount_cents, approved) \
-             VALUES ($1, $2, $3, $4) \
+            "INSERT INTO sandbox_charges (order_id, payment_id, amount_cents, approved, refundable_at) \
+             VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second') \
              ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id \
              RETURNING payment_id, approved",
         )
@@ -117,6 +121,11 @@ impl PaymentGateway for SandboxPaymentGateway {
         .bind(format!("pay_{}", order_id.simple()))
         .bind(amount.cents())
         .bind(token != "tok_decline")
+        .bind(if token == "tok_refund_later" {
+            REFUND_OUTAGE.as_secs_f64()
+        } else {
+            0.0
+        })
         .fetch_one(&self.pool)
         .await
         .map_err(ledger_error)?;
@@ -144,7 +153,7 @@ impl PaymentGateway for SandboxPaymentGateway {
         let refund_id = format!("re_{payment_id}");
         let refunded = sqlx::query(
             "UPDATE sandbox_charges SET refund_id = $2, refunded_at = coalesce(refunded_at, now()) \
-             WHERE payment_id = $1 AND approved",
+             WHERE payment_id = $1 AND approved AND refundable_at <= now()",
         )
         .bind(payment_id)
         .bind(&refund_id)
@@ -153,7 +162,9 @@ impl PaymentGateway for SandboxPaymentGateway {
         .map_err(ledger_error)?
         .rows_affected();
         if refunded == 0 {
-            return Err(GatewayError(format!("no approved charge {payment_id}")));
+            return Err(GatewayError(format!(
+                "no approved charge {payment_id} can be refunded now"
+            )));
         }
         Ok(refund_id)
     }

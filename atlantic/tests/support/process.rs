@@ -16,6 +16,11 @@ impl Server {
             .arg("serve")
             .envs(env.child_env())
             .env("COMMAND_API_ADDR", format!("127.0.0.1:{port}"))
+            // A free port unless the test names one: tests run side by side.
+            .env(
+                "QUERY_API_ADDR",
+                format!("127.0.0.1:{}", super::nats::free_port()),
+            )
             .envs(extra.iter().copied())
             .spawn()
             .expect("start atlantic serve");

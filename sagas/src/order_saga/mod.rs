@@ -15,7 +15,9 @@ mod steps;
 
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use atlantic_command_api::bus::CommandBus;
-use atlantic_command_api::dead_letters::{header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_command_api::dead_letters::{
+    self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL,
+};
 use atlantic_command_api::metadata::CommandMetadata;
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams::EVENTS_STREAM;
@@ -54,6 +56,9 @@ pub struct SagaSettings {
     /// How long a delivered message may stay unacknowledged (its handler
     /// crashed) before JetStream delivers it again.
     pub ack_wait: Duration,
+    /// The first wait before a parked step (a refund whose gateway is down,
+    /// say) is tried again; it doubles up to an hour.
+    pub redrive_wait: Duration,
 }
 
 impl Default for SagaSettings {
@@ -64,6 +69,7 @@ impl Default for SagaSettings {
             workers: 8,
             deadline_poll: Duration::from_millis(200),
             ack_wait: Duration::from_secs(30),
+            redrive_wait: dead_letters::FIRST_WAIT,
         }
     }
 }
@@ -104,7 +110,8 @@ impl OrderSaga {
                 orders: CommandBus::new(pool.clone(), None),
                 products: CommandBus::new(pool.clone(), Some(100)),
                 payments: CommandBus::new(pool.clone(), None),
-                dead_letters: DeadLetters::new(pool.clone(), metrics.clone()),
+                dead_letters: DeadLetters::new(pool.clone(), metrics.clone())
+                    .with_first_wait(settings.redrive_wait),
                 pool,
                 js,
                 gateway,
