@@ -667,6 +667,18 @@ async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
     for i in 0..10 {
         let order_id = order(&app, &customer, &[(product, 1)], "tok_slow", "1000").await;
         if i % 2 == 0 {
+            // Cancelled once the gateway took the money, before it answers.
+            eventually(Duration::from_secs(10), "the charge taken", || async {
+                let taken: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM sandbox_charges WHERE order_id = $1)",
+                )
+                .bind(order_id)
+                .fetch_one(&env.pool)
+                .await
+                .ok()?;
+                taken.then_some(())
+            })
+            .await;
             let cancel = app
                 .post(
                     &format!("/orders/{order_id}/cancel"),
@@ -691,19 +703,33 @@ async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
         Duration::from_secs(30),
         "the money of cancelled orders back",
         || async {
-            let unrefunded: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sandbox_charges WHERE order_id = ANY($1) AND refund_id IS NULL",
+            let refunded: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sandbox_charges WHERE order_id = ANY($1) AND refund_id IS NOT NULL",
         )
         .bind(&cancelled)
         .fetch_one(&env.pool)
         .await
         .ok()?;
-            (unrefunded == 0).then_some(())
+            (refunded as usize == cancelled.len()).then_some(())
         },
     )
     .await;
     let (agrees, printed) = env.payments_audit();
     assert!(agrees, "{printed}");
+
+    // Money kept for a cancelled order is what the audit is for.
+    sqlx::query(
+        "INSERT INTO sandbox_charges (order_id, payment_id, amount_cents, approved) \
+         VALUES ($1, 'pay_kept', 900, true) ON CONFLICT (order_id) DO UPDATE SET refund_id = NULL",
+    )
+    .bind(cancelled[0])
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let (agrees, printed) = env.payments_audit();
+    assert!(!agrees, "{printed}");
+    assert!(printed.contains(&cancelled[0].to_string()), "{printed}");
+    assert_eq!(printed.matches("OrderCancelled").count(), 1, "{printed}");
 }
 
 #[tokio::test]

@@ -16,9 +16,10 @@ pub struct Disagreement {
     pub problem: &'static str,
 }
 
-/// Every order that ended (cancelled, shipped, delivered, returned) whose
-/// money at `gateway` does not match: kept for an order cancelled or
-/// returned, or not kept for one that shipped.
+/// Every order whose money at `gateway` does not match its state: kept for
+/// an order cancelled or returned, not kept for one that shipped or was
+/// delivered, or kept for one still waiting for its payment with no payment
+/// in flight any more (its intent gone, the charge never recorded).
 pub async fn audit(
     pool: &PgPool,
     gateway: &dyn PaymentGateway,
@@ -27,7 +28,9 @@ pub async fn audit(
         "SELECT aggregate_id, event_type FROM ( \
              SELECT DISTINCT ON (aggregate_id) aggregate_id, event_type FROM events \
              WHERE aggregate_type = 'Order' ORDER BY aggregate_id, sequence DESC) last \
-         WHERE event_type IN ('OrderCancelled', 'OrderShipped', 'OrderDelivered', 'OrderReturned')",
+         WHERE event_type IN ('OrderCancelled', 'OrderShipped', 'OrderDelivered', 'OrderReturned') \
+            OR (event_type = 'OrderValidated' AND NOT EXISTS ( \
+                    SELECT 1 FROM saga_deadlines d WHERE d.order_id::text = last.aggregate_id))",
     )
     .fetch_all(pool)
     .await?;
@@ -41,6 +44,9 @@ pub async fn audit(
         let must_keep = matches!(last_event.as_str(), "OrderShipped" | "OrderDelivered");
         let problem = match (must_keep, kept) {
             (true, false) => "shipped, but the gateway keeps no money for it",
+            (false, true) if last_event == "OrderValidated" => {
+                "the gateway keeps its money, but the order never recorded the payment"
+            }
             (false, true) => "ended without shipping, but the gateway keeps its money",
             _ => continue,
         };
