@@ -22,6 +22,16 @@ async fn count(env: &TestEnv, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&env.pool).await.unwrap()
 }
 
+/// Orders with other than one PaymentProcessed.
+async fn orders_not_paid_once(env: &TestEnv) -> i64 {
+    count(
+        env,
+        "SELECT count(*) FROM (SELECT aggregate_id FROM events WHERE aggregate_type = 'Order' \
+         GROUP BY aggregate_id HAVING count(*) FILTER (WHERE event_type = 'PaymentProcessed') <> 1) o",
+    )
+    .await
+}
+
 #[tokio::test]
 async fn every_order_finishes_exactly_once_through_kill_9() {
     let env = TestEnv::new().await;
@@ -109,13 +119,11 @@ async fn every_order_finishes_exactly_once_through_kill_9() {
     )
     .await;
 
-    let not_once = count(
-        &env,
-        "SELECT count(*) FROM (SELECT aggregate_id FROM events WHERE aggregate_type = 'Order' \
-         GROUP BY aggregate_id HAVING count(*) FILTER (WHERE event_type = 'PaymentProcessed') <> 1) o",
-    )
-    .await;
-    assert_eq!(not_once, 0, "every order has exactly one PaymentProcessed");
+    assert_eq!(
+        orders_not_paid_once(&env).await,
+        0,
+        "every order has exactly one PaymentProcessed"
+    );
     let double_reservations = count(
         &env,
         "SELECT count(*) FROM (SELECT aggregate_id, payload -> 'StockReserved' ->> 'orderId' FROM events \
@@ -229,13 +237,11 @@ async fn slow_payments_survive_kill_9_between_the_charge_and_its_capture() {
         Some(())
     })
     .await;
-    let not_once = count(
-        &env,
-        "SELECT count(*) FROM (SELECT aggregate_id FROM events WHERE aggregate_type = 'Order' \
-         GROUP BY aggregate_id HAVING count(*) FILTER (WHERE event_type = 'PaymentProcessed') <> 1) o",
-    )
-    .await;
-    assert_eq!(not_once, 0, "every order has exactly one PaymentProcessed");
+    assert_eq!(
+        orders_not_paid_once(&env).await,
+        0,
+        "every order has exactly one PaymentProcessed"
+    );
     let (agrees, printed) = env.payments_audit();
     assert!(agrees, "{printed}");
     drop(server);
