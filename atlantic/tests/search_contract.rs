@@ -1,5 +1,5 @@
 //! One contract for every search adapter: the Postgres adapter always, and
-//! Meilisearch where a server is configured (`MEILI_URL`).
+//! Meilisearch on a server of the test's own wherever its binary is found.
 
 mod support;
 
@@ -10,6 +10,7 @@ use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex, Searc
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
+use support::meili::MeiliServer;
 use support::{eventually, TestEnv};
 use uuid::Uuid;
 
@@ -242,11 +243,10 @@ async fn the_postgres_adapter_keeps_the_search_contract() {
 
 #[tokio::test]
 async fn the_meilisearch_adapter_keeps_the_search_contract() {
-    let Ok(url) = std::env::var("MEILI_URL") else {
-        eprintln!("skipped: MEILI_URL is not set, so no Meilisearch server was exercised");
+    let Some(meili) = MeiliServer::start("the Meilisearch contract") else {
         return;
     };
-    let key = std::env::var("MEILI_MASTER_KEY").ok();
+    let (url, key) = (meili.url(), Some(meili.key().to_string()));
     let uid = format!("test_{}_products", Uuid::now_v7().simple());
     let client = meilisearch_sdk::client::Client::new(&url, key.as_deref()).unwrap();
     let projection = MeiliProjection::connect(&url, key.as_deref(), &uid)
@@ -258,11 +258,10 @@ async fn the_meilisearch_adapter_keeps_the_search_contract() {
 
 #[tokio::test]
 async fn a_meilisearch_replay_swaps_in_an_index_rebuilt_from_the_store() {
-    let Ok(url) = std::env::var("MEILI_URL") else {
-        eprintln!("skipped: MEILI_URL is not set, so no Meilisearch server was exercised");
+    let Some(meili) = MeiliServer::start("the Meilisearch replay") else {
         return;
     };
-    let key = std::env::var("MEILI_MASTER_KEY").ok();
+    let (url, key) = (meili.url(), Some(meili.key().to_string()));
     let env = TestEnv::new().await;
     let app = env.spawn_app(false).await;
     let seller = app.seller().await;
