@@ -455,3 +455,74 @@ async fn projectors_killed_mid_batch_converge_exactly() {
         .await;
     }
 }
+
+/// A read model whose every batch makes the store grow faster than it is
+/// read: each application writes two more events of a product.
+struct Chasing {
+    pool: sqlx::PgPool,
+    product: String,
+    next_sequence: AtomicUsize,
+    applied: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl atlantic_projections::Projection for Chasing {
+    fn name(&self) -> &'static str {
+        "chasing"
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        vec!["events.product.>".into()]
+    }
+
+    async fn apply(&self, events: &[atlantic_projections::Envelope]) -> anyhow::Result<()> {
+        self.applied.fetch_add(events.len(), Ordering::SeqCst);
+        for _ in 0..2 {
+            let sequence = self.next_sequence.fetch_add(1, Ordering::SeqCst) as i64;
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                 VALUES ('Product', $1, $2, 'InventoryAdjusted', '1', $3, '{}')",
+            )
+            .bind(&self.product)
+            .bind(sequence)
+            .bind(json!({"InventoryAdjusted": {"delta": 1, "inventory": sequence}}))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn reachable(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_replay_ends_at_its_mark_however_fast_events_arrive() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app(false).await;
+    let seller = app.seller().await;
+    let product = app.product(&seller, 2.0, 1).await;
+    for _ in 0..3 {
+        app.product(&seller, 3.0, 1).await;
+    }
+    let before = replay::count(&env.pool, &["Product"]).await.unwrap();
+    let chasing = Chasing {
+        pool: env.pool.clone(),
+        product: product.to_string(),
+        next_sequence: AtomicUsize::new(2),
+        applied: AtomicUsize::new(0),
+    };
+    let replayed = tokio::time::timeout(
+        Duration::from_secs(60),
+        replay::replay_in_place(&env.pool, &chasing, &["Product"], false, &|_| {}),
+    )
+    .await
+    .expect("the replay ends")
+    .unwrap();
+    assert_eq!(replayed.events, before, "exactly the events up to the mark");
+    assert_eq!(chasing.applied.load(Ordering::SeqCst) as u64, before);
+    let after = replay::count(&env.pool, &["Product"]).await.unwrap();
+    assert!(after > before, "events kept arriving while it ran");
+    app.stop().await;
+}

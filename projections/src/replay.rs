@@ -13,6 +13,11 @@
 //!
 //! The product cache is rebuilt in place: its documents are written only when
 //! newer, so replaying over live traffic cannot put an older document back.
+//!
+//! Every phase of a replay runs to a high-water mark taken when the phase
+//! starts (the paused phase: when the pause began), never "until nothing is
+//! left": whatever commits later is the live projector's, which versions make
+//! safe, so a replay ends whatever the write rate.
 
 use crate::analytics::{Analytics, AnalyticsProjection};
 use crate::MeiliProjection;
@@ -50,11 +55,30 @@ struct Row {
     recorded_at: DateTime<Utc>,
 }
 
-/// Reads up to a page of committed events of `aggregate_types` after `after`,
-/// in the relay's order (only events no open transaction can precede).
+/// The last event no open transaction can precede, in the relay's order:
+/// every event at or before it has committed, and none can commit there later.
+pub async fn high_water_mark(pool: &PgPool) -> anyhow::Result<Position> {
+    let mark: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events \
+         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(mark
+        .map(|(transaction_id, global_position)| Position {
+            transaction_id,
+            global_position,
+        })
+        .unwrap_or_default())
+}
+
+/// Reads up to a page of committed events of `aggregate_types` after `after`
+/// and at or before `until`, in the relay's order.
 pub async fn read_page(
     pool: &PgPool,
     after: Position,
+    until: Position,
     aggregate_types: &[&str],
 ) -> anyhow::Result<(Vec<Envelope>, Position)> {
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
@@ -63,12 +87,14 @@ pub async fn read_page(
                 sequence, payload, recorded_at \
          FROM events \
          WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND (transaction_id, global_position) <= ($4::text::xid8, $5) \
          ORDER BY transaction_id, global_position LIMIT $3",
     )
     .bind(after.transaction_id.to_string())
     .bind(after.global_position)
     .bind(PAGE)
+    .bind(until.transaction_id.to_string())
+    .bind(until.global_position)
     .fetch_all(pool)
     .await?;
     let mut last = after;
@@ -154,16 +180,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Applies the events after `from` to `projection` until it has caught up;
-    /// returns where it stopped.
+    /// Applies the events after `from` to `projection`, up to the high-water
+    /// mark taken now; returns the mark.
     async fn apply_from(
         &mut self,
         projection: &dyn Projection,
         from: Position,
     ) -> anyhow::Result<Position> {
+        let mark = high_water_mark(self.pool).await?;
         let mut at = from;
         loop {
-            let (events, next) = read_page(self.pool, at, self.aggregate_types).await?;
+            let (events, next) = read_page(self.pool, at, mark, self.aggregate_types).await?;
             if next == at {
                 return Ok(at);
             }
