@@ -751,13 +751,37 @@ async fn a_dropped_connection_and_a_late_retry_never_place_a_second_order() {
         .bearer_auth(&customer.token)
         .header("idempotency-key", "order-1")
         .header("content-type", "application/json")
-        .body(body)
+        .body(body.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(retried.status(), StatusCode::CREATED);
     assert_eq!(id_of(retried).await.to_string(), first);
-    assert_eq!(placed().await, [first], "one OrderCreated");
+    assert_eq!(
+        placed().await,
+        std::slice::from_ref(&first),
+        "one OrderCreated"
+    );
+    // Signed in again, the same customer's retry is still the same request.
+    let (token, _) = app
+        .state
+        .sessions
+        .create(customer.id, atlantic_domain::Role::Customer, None)
+        .await
+        .unwrap();
+    let again = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(&token)
+        .header("idempotency-key", "order-1")
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(id_of(again).await.to_string(), first);
+    assert_eq!(placed().await, [first], "still one OrderCreated");
 
     // A sign-in's answer (a live token) is never kept.
     let signed_in = app

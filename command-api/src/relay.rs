@@ -57,6 +57,11 @@ pub struct Relay {
     poll_interval: Duration,
 }
 
+/// NATS did not take a re-driven event: an outage, not the event's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("NATS did not take the event: {0}")]
+struct Unpublished(String);
+
 /// A row in the form it is published in.
 struct Outgoing {
     subject: String,
@@ -396,6 +401,9 @@ impl Relay {
             for letter in self.dead_letters.of_aggregate(CONSUMER, aggregate).await? {
                 match self.republish(&letter).await {
                     Ok(()) => self.dead_letters.resolved(&letter).await?,
+                    // The letter is not at fault: start again from the
+                    // checkpoint, its attempts and wait unchanged.
+                    Err(error) if error.is::<Unpublished>() => return Err(error),
                     Err(error) => {
                         self.dead_letters.failed_again(&letter, &error).await?;
                         break;
@@ -431,9 +439,9 @@ impl Relay {
         self.js
             .send_publish(outgoing.subject, publish)
             .await
-            .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?
+            .map_err(|e| Unpublished(e.to_string()))?
             .await
-            .map_err(|e| anyhow::anyhow!("JetStream did not acknowledge: {e}"))?;
+            .map_err(|e| Unpublished(e.to_string()))?;
         self.metrics.add("atlantic_relay_published_total", "", 1);
         Ok(())
     }

@@ -83,11 +83,24 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible characters".into())
         })?
         .to_string();
-    let principal = request
+    // The caller is the signed-in user, whatever session they use now, so a
+    // retry after signing in again is still the same request.
+    let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
+    let token = std::str::from_utf8(&authorization)
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let principal = match token {
+        Some(token) => match state.sessions.get(token).await? {
+            Some(session) => format!("user:{}", session.user_id).into_bytes(),
+            None => authorization,
+        },
+        None => authorization,
+    };
     let scope = hex::encode(
         Sha256::new()
             .chain_update(&principal)

@@ -13,7 +13,7 @@ use atlantic_domain::product::{ProductCommand, ProductError};
 use atlantic_domain::{Actor, Money, Text};
 use serde_json::Value;
 use std::sync::Arc;
-use tracing::warn;
+use tracing::{error, warn};
 use uuid::Uuid;
 
 /// A command refused because the order already moved past the step: someone
@@ -225,12 +225,13 @@ impl Saga {
             amount: order.total(),
         };
         self.order_command(order_id, record, metadata).await?;
-        self.clear_deadlines(order_id).await?;
-        // Paid after the order was cancelled (the deadline won): give it back.
+        // Paid after the order was cancelled (the deadline won): give it
+        // back. The intent stays until then, so a refund that fails is tried
+        // again by the deadline watcher.
         if self.order(order_id).await?.status() == OrderStatus::Cancelled {
             self.refund_if_captured(order_id, metadata).await?;
         }
-        Ok(())
+        self.clear_deadlines(order_id).await
     }
 
     /// PaymentProcessed ⇒ InventoryReserved, or OrderCancelled when the payment
@@ -356,6 +357,8 @@ impl Saga {
         metadata: &CommandMetadata,
     ) -> StepResult {
         let order = self.order(order_id).await?;
+        // The money first: no stock rule may hold up a customer's refund.
+        self.refund_if_captured(order_id, metadata).await?;
         for line in order.lines() {
             let restock = ProductCommand::Restock {
                 order_id,
@@ -367,10 +370,15 @@ impl Saga {
                 .await
             {
                 Ok(_) | Err(CommandError::Duplicate) => {}
+                // Stock past its bound cannot come back; trying again would
+                // not change that.
+                Err(CommandError::Rejected(refusal @ ProductError::Invalid { .. })) => {
+                    error!(%order_id, product = %line.product_id, %refusal, "a returned line cannot be restocked");
+                }
                 Err(other) => return Err(other.into()),
             }
         }
-        self.refund_if_captured(order_id, metadata).await
+        Ok(())
     }
 
     async fn release(
