@@ -193,7 +193,8 @@ impl DeadLetters {
                 1,
             );
         }
-        self.count(&letter.consumer).await
+        self.count(&letter.consumer).await?;
+        Ok(())
     }
 
     /// Those of `aggregates` that `consumer` has letters of, which later
@@ -251,7 +252,8 @@ impl DeadLetters {
             .bind(letter.id)
             .execute(&self.pool)
             .await?;
-        self.count(&letter.consumer).await
+        self.count(&letter.consumer).await?;
+        Ok(())
     }
 
     /// The letter failed again with `error`: one attempt more, and a longer
@@ -311,8 +313,9 @@ impl DeadLetters {
         )
     }
 
-    /// Sets `atlantic_dead_letters{consumer}` to the letters parked now.
-    pub async fn count(&self, consumer: &str) -> anyhow::Result<()> {
+    /// Sets `atlantic_dead_letters{consumer}` to the letters parked now, and
+    /// answers how many.
+    pub async fn count(&self, consumer: &str) -> anyhow::Result<i64> {
         let parked: i64 =
             sqlx::query_scalar("SELECT count(*) FROM dead_letters WHERE consumer = $1")
                 .bind(consumer)
@@ -320,7 +323,7 @@ impl DeadLetters {
                 .await?;
         self.metrics
             .set("atlantic_dead_letters", &label(consumer), parked);
-        Ok(())
+        Ok(parked)
     }
 }
 

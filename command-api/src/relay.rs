@@ -33,6 +33,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -74,6 +75,10 @@ struct Checkpoint {
     transaction_id: i64,
     global_position: i64,
 }
+
+/// The columns an [`EventRow`] is read from.
+const ROW_COLUMNS: &str = "global_position, transaction_id::text::bigint AS transaction_id, \
+     aggregate_type, aggregate_id, sequence, payload, metadata, recorded_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -136,16 +141,18 @@ impl Relay {
         let mut checkpoint = self.checkpoint().await?;
         let mut lag_measured = tokio::time::Instant::now() - LAG_INTERVAL;
         let mut redriven = tokio::time::Instant::now() - REDRIVE_INTERVAL;
-        self.dead_letters.count(CONSUMER).await?;
+        // Whether any row is parked: only then do batches look for held
+        // aggregates and rounds for letters to drive again.
+        let mut parked = self.dead_letters.count(CONSUMER).await? > 0;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            if redriven.elapsed() >= REDRIVE_INTERVAL {
-                self.redrive().await?;
+            if parked && redriven.elapsed() >= REDRIVE_INTERVAL {
+                parked = self.redrive().await?;
                 redriven = tokio::time::Instant::now();
             }
-            let published = self.publish_batch(&mut checkpoint).await?;
+            let published = self.publish_batch(&mut checkpoint, &mut parked).await?;
             if lag_measured.elapsed() >= LAG_INTERVAL {
                 self.record_lag(checkpoint).await?;
                 lag_measured = tokio::time::Instant::now();
@@ -271,17 +278,19 @@ impl Relay {
 
     /// Publishes the next batch of safe rows after `checkpoint` and moves it;
     /// returns how many.
-    async fn publish_batch(&self, checkpoint: &mut Checkpoint) -> anyhow::Result<usize> {
+    async fn publish_batch(
+        &self,
+        checkpoint: &mut Checkpoint,
+        parked: &mut bool,
+    ) -> anyhow::Result<usize> {
         let from = *checkpoint;
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
-                    aggregate_id, sequence, payload, metadata, recorded_at \
-             FROM events \
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT {ROW_COLUMNS} FROM events \
              WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
              ORDER BY transaction_id, global_position \
-             LIMIT $3",
-        )
+             LIMIT $3"
+        ))
         .bind(from.transaction_id.to_string())
         .bind(from.global_position)
         .bind(self.batch_size)
@@ -290,8 +299,12 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
-        let aggregates: Vec<String> = rows.iter().map(EventRow::aggregate).collect();
-        let mut held = self.dead_letters.held_among(CONSUMER, &aggregates).await?;
+        let mut held = if *parked {
+            let aggregates: Vec<String> = rows.iter().map(EventRow::aggregate).collect();
+            self.dead_letters.held_among(CONSUMER, &aggregates).await?
+        } else {
+            HashSet::new()
+        };
         let mut acks = Vec::with_capacity(rows.len());
         for row in &rows {
             let aggregate = row.aggregate();
@@ -305,6 +318,7 @@ impl Relay {
                 Err(error) => {
                     self.park(row, format!("{error:#}"), 1).await?;
                     held.insert(aggregate);
+                    *parked = true;
                     continue;
                 }
             };
@@ -392,8 +406,8 @@ impl Relay {
 
     /// Drives the due dead letters again: each first letter of an aggregate
     /// and, once it is out, the letters held behind it, in order; the first
-    /// that fails again stays first.
-    async fn redrive(&self) -> anyhow::Result<()> {
+    /// that fails again stays first. Answers whether any letter is left.
+    async fn redrive(&self) -> anyhow::Result<bool> {
         for head in self.dead_letters.due(CONSUMER, 100).await? {
             let Some(aggregate) = head.aggregate.as_deref() else {
                 continue;
@@ -411,7 +425,7 @@ impl Relay {
                 }
             }
         }
-        Ok(())
+        Ok(self.dead_letters.count(CONSUMER).await? > 0)
     }
 
     /// Publishes the parked event's row as it is in the events table now.
@@ -421,11 +435,10 @@ impl Relay {
             .as_deref()
             .and_then(|aggregate| aggregate.split_once(':'))
             .context("a relay letter without its aggregate")?;
-        let row: EventRow = sqlx::query_as(
-            "SELECT global_position, transaction_id::text::bigint AS transaction_id, aggregate_type, \
-                    aggregate_id, sequence, payload, metadata, recorded_at \
-             FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
-        )
+        let row: EventRow = sqlx::query_as(&format!(
+            "SELECT {ROW_COLUMNS} FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"
+        ))
         .bind(aggregate_type)
         .bind(aggregate_id)
         .bind(letter.sequence)

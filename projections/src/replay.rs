@@ -15,9 +15,10 @@
 //! newer, so replaying over live traffic cannot put an older document back.
 //!
 //! Every phase of a replay runs to a high-water mark taken when the phase
-//! starts (the paused phase: when the pause began), never "until nothing is
-//! left": whatever commits later is the live projector's, which versions make
-//! safe, so a replay ends whatever the write rate.
+//! starts (the paused phase: when the pause began): the events of every
+//! transaction that had begun by then, once those have ended; never "until
+//! nothing is left". Whatever begins later is the live projector's, which
+//! versions make safe, so a replay ends whatever the write rate.
 
 use crate::analytics::{Analytics, AnalyticsProjection};
 use crate::MeiliProjection;
@@ -34,6 +35,9 @@ use std::time::Instant;
 
 /// Events read per round trip.
 const PAGE: i64 = 1000;
+
+/// How often a phase looks whether the transactions open at its mark ended.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A place in the relay's order: (transaction id, global position).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,30 +59,36 @@ struct Row {
     recorded_at: DateTime<Utc>,
 }
 
-/// The last event no open transaction can precede, in the relay's order:
-/// every event at or before it has committed, and none can commit there later.
-pub async fn high_water_mark(pool: &PgPool) -> anyhow::Result<Position> {
-    let mark: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, global_position FROM events \
-         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+/// The high-water mark of now: a transaction id above every transaction that
+/// has committed so far (the current snapshot's `xmax`). A phase reads the
+/// events of transactions below it, and only those: what begins later is the
+/// live projector's.
+pub async fn high_water_mark(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            .fetch_one(pool)
+            .await?,
     )
-    .fetch_optional(pool)
-    .await?;
-    Ok(mark
-        .map(|(transaction_id, global_position)| Position {
-            transaction_id,
-            global_position,
-        })
-        .unwrap_or_default())
+}
+
+/// Whether every transaction below `mark` has ended, so no event below it
+/// can still commit.
+async fn settled(pool: &PgPool, mark: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint >= $1")
+            .bind(mark)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Reads up to a page of committed events of `aggregate_types` after `after`
-/// and at or before `until`, in the relay's order.
+/// whose transaction is below `mark`, in the relay's order (only events no
+/// open transaction can precede).
 pub async fn read_page(
     pool: &PgPool,
     after: Position,
-    until: Position,
+    mark: i64,
     aggregate_types: &[&str],
 ) -> anyhow::Result<(Vec<Envelope>, Position)> {
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
@@ -87,14 +97,14 @@ pub async fn read_page(
                 sequence, payload, recorded_at \
          FROM events \
          WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
-           AND (transaction_id, global_position) <= ($4::text::xid8, $5) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND transaction_id < $4::text::xid8 \
          ORDER BY transaction_id, global_position LIMIT $3",
     )
     .bind(after.transaction_id.to_string())
     .bind(after.global_position)
     .bind(PAGE)
-    .bind(until.transaction_id.to_string())
-    .bind(until.global_position)
+    .bind(mark.to_string())
     .fetch_all(pool)
     .await?;
     let mut last = after;
@@ -181,7 +191,8 @@ impl<'a> Run<'a> {
     }
 
     /// Applies the events after `from` to `projection`, up to the high-water
-    /// mark taken now; returns the mark.
+    /// mark taken now (waiting for the transactions open now to end, which
+    /// later ones cannot prolong); returns where it stopped.
     async fn apply_from(
         &mut self,
         projection: &dyn Projection,
@@ -192,7 +203,11 @@ impl<'a> Run<'a> {
         loop {
             let (events, next) = read_page(self.pool, at, mark, self.aggregate_types).await?;
             if next == at {
-                return Ok(at);
+                if settled(self.pool, mark).await? {
+                    return Ok(at);
+                }
+                tokio::time::sleep(SETTLE_POLL).await;
+                continue;
             }
             if !events.is_empty() {
                 projection.apply(&events).await?;

@@ -4,12 +4,11 @@
 use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::idempotency::IdempotentId;
-use super::orders::{already_placed, place_order, Payment, PlaceOrderLine};
+use super::orders::{already_placed, created, place_order, Payment, PlaceOrderLine};
 use super::AppState;
 use atlantic_domain::bounds::{check_quantity, MAX_ORDER_LINES};
 use atlantic_domain::user::Address;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
@@ -170,14 +169,4 @@ pub async fn checkout(
     .await
     .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("checkout")))??;
     Ok(created(accepted))
-}
-
-/// 201 with the order's place.
-fn created(accepted: super::Accepted) -> impl IntoResponse {
-    let location = format!("/orders/{}", accepted.id);
-    (
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(accepted),
-    )
 }

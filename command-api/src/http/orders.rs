@@ -183,12 +183,17 @@ pub async fn place(
         body.payment.token,
     )
     .await?;
+    Ok(created(accepted))
+}
+
+/// 201 with the placed order's place.
+pub(super) fn created(accepted: Accepted) -> impl IntoResponse {
     let location = format!("/orders/{}", accepted.id);
-    Ok((
+    (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
         Json(accepted),
-    ))
+    )
 }
 
 /// Cancel an order before it ships (its customer or an admin).
