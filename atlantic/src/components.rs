@@ -201,7 +201,7 @@ pub async fn run(
         // The Postgres search tables stay the product read model (detail
         // read-through); Meilisearch serves the searches.
         let index = meili.index();
-        let projection = MeiliProjection::connect(&meili.url, meili.key.as_deref(), &index).await?;
+        let projection = MeiliProjection::new(&meili.url, meili.key.as_deref(), &index)?;
         let key = pause_key(projection.name(), &index);
         let projection = Pausable::new(Arc::new(projection), state.pool.clone(), key);
         let runner = ProjectorRunner::new(

@@ -331,7 +331,7 @@ async fn product_changes_reach_search_and_the_cache_and_orders_have_views() {
     assert_eq!(ready["status"], "up");
     assert_eq!(
         ready["checks"],
-        json!({"postgres": "up", "redis": "up", "clickhouse": "up"})
+        json!({"postgres": "up", "redis": "up", "clickhouse": "up", "search": "up"})
     );
     let metrics = get(&query, "/metrics", None).await.text().await.unwrap();
     assert!(

@@ -1,5 +1,6 @@
-//! Rebuilding read models from the events table while writes continue, and
-//! projectors killed with SIGKILL: the read models end equal to the event store.
+//! Rebuilding read models from the events table while writes continue,
+//! projectors killed with SIGKILL, and a search engine that goes away for a
+//! while: the read models end equal to the event store.
 
 mod support;
 
@@ -7,6 +8,7 @@ use atlantic_projections::analytics::{Analytics, InventoryRow};
 use atlantic_projections::replay::{self, ORDER_VIEWS, REVIEWS, SEARCH};
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
+use meilisearch_sdk::documents::DocumentsQuery;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -187,6 +189,46 @@ async fn search_ratings(env: &TestEnv) -> (BTreeMap<Uuid, i64>, BTreeMap<Uuid, i
     (store.into_iter().collect(), search.into_iter().collect())
 }
 
+/// What the test's Meilisearch holds, as the Postgres helpers above read the
+/// store: (version, inventory), names and customers' averages per product.
+/// `None` without a Meilisearch.
+async fn meili_search(env: &TestEnv) -> Option<MeiliHolds> {
+    let meili = env.meili.as_ref()?;
+    let client = meilisearch_sdk::client::Client::new(meili.url(), Some(meili.key())).unwrap();
+    let index = client.index(env.meili_index());
+    let documents = DocumentsQuery::new(&index)
+        .with_limit(100_000)
+        .with_fields(["id", "version", "inventory", "name", "customerRating"])
+        .execute::<serde_json::Value>()
+        .await
+        .ok()?
+        .results;
+    let mut holds = MeiliHolds::default();
+    for document in documents {
+        let id = Uuid::parse_str(document["id"].as_str()?).ok()?;
+        let (version, inventory) = (
+            document["version"].as_i64()?,
+            document["inventory"].as_i64()?,
+        );
+        holds.products.insert(id, (version, inventory));
+        holds
+            .names
+            .insert(id.to_string(), document["name"].as_str()?.to_string());
+        if let Some(average) = document["customerRating"].as_f64() {
+            holds.ratings.insert(id, (average * 1000.0).round() as i64);
+        }
+    }
+    Some(holds)
+}
+
+/// See [`meili_search`].
+#[derive(Default, PartialEq, Debug)]
+struct MeiliHolds {
+    products: BTreeMap<Uuid, (i64, i64)>,
+    names: BTreeMap<String, String>,
+    ratings: BTreeMap<Uuid, i64>,
+}
+
 async fn converged(env: &TestEnv) {
     eventually(
         Duration::from_secs(90),
@@ -196,7 +238,13 @@ async fn converged(env: &TestEnv) {
             let (named, shown) = names(env).await;
             let (reviewed, listed) = reviews(env).await;
             let (rated, ranked) = search_ratings(env).await;
-            (products_in_store(env).await == products_in_search(env).await
+            let in_store = products_in_store(env).await;
+            if env.meili.is_some() {
+                let meili = meili_search(env).await?;
+                (meili.products == in_store && meili.names == named && meili.ratings == rated)
+                    .then_some(())?;
+            }
+            (in_store == products_in_search(env).await
                 && store == views
                 && named == shown
                 && reviewed == listed
@@ -279,7 +327,7 @@ fn spawn_writes(
 
 #[tokio::test]
 async fn a_replay_during_writes_ends_equal_to_the_event_store() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::with_meili("the Meilisearch part of a replay during writes").await;
     let app = env.spawn_everything(SagaSettings::default()).await;
     let seller = app.seller().await;
     let customer = app.customer().await;
@@ -360,6 +408,19 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     replay::replay_analytics(&env.pool, &analytics, false, &|_| {})
         .await
         .unwrap();
+    if let Some(meili) = &env.meili {
+        let index = env.meili_index();
+        replay::replay_meili(
+            &env.pool,
+            &meili.url(),
+            Some(meili.key()),
+            &index,
+            false,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    }
     assert!(
         done.load(Ordering::SeqCst) > before_replays,
         "writes went on during the replays"
@@ -397,7 +458,7 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
 
 #[tokio::test]
 async fn projectors_killed_mid_batch_converge_exactly() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::with_meili("the Meilisearch part of projectors killed mid-batch").await;
     let port = free_port();
     let query_port = free_port().to_string();
     let extra = [("QUERY_API_ADDR", format!("127.0.0.1:{query_port}"))];
@@ -525,4 +586,88 @@ async fn a_replay_ends_at_its_mark_however_fast_events_arrive() {
     let after = replay::count(&env.pool, &["Product"]).await.unwrap();
     assert!(after > before, "events kept arriving while it ran");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn search_converges_after_meilisearch_goes_away_while_products_change() {
+    let mut env = TestEnv::with_meili("the Meilisearch outage").await;
+    if env.meili.is_none() {
+        return;
+    }
+    let app = env.spawn_everything(SagaSettings::default()).await;
+    let query = app.query.clone().expect("the query API runs");
+    let seller = app.seller().await;
+    let customer = app.customer().await;
+    let mut products = Vec::new();
+    for _ in 0..4 {
+        products.push(app.product(&seller, 3.0, 1000).await);
+    }
+    let admin = app.admin().await;
+    support::receive(&app, &env.pool, &admin, &customer, &products).await;
+    converged(&env).await;
+
+    let done = Arc::new(AtomicUsize::new(0));
+    let writes = spawn_writes(
+        app.api.clone(),
+        &seller,
+        &customer,
+        &products,
+        usize::MAX,
+        done.clone(),
+    );
+    eventually(
+        Duration::from_secs(60),
+        "writes to be under way",
+        || async { (done.load(Ordering::SeqCst) >= 16).then_some(()) },
+    )
+    .await;
+    env.meili.as_mut().expect("a Meilisearch").kill_9();
+
+    let search = query
+        .http
+        .get(query.url("/products/search?q=laptop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(search.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = search.json().await.unwrap();
+    assert_eq!(problem["status"], 503);
+    let ready = query.http.get(query.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["search"], "down");
+    assert_eq!(ready["checks"]["postgres"], "up");
+
+    // The outage lasts 10 s while products go on changing.
+    let during = done.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        done.load(Ordering::SeqCst) > during,
+        "products changed while Meilisearch was away"
+    );
+    env.meili.as_mut().expect("a Meilisearch").restart();
+    let restarted = done.load(Ordering::SeqCst);
+    eventually(
+        Duration::from_secs(60),
+        "writes after the restart",
+        || async { (done.load(Ordering::SeqCst) >= restarted + 16).then_some(()) },
+    )
+    .await;
+    writes.abort();
+
+    converged(&env).await;
+    assert!(
+        env.dead_letters().await.is_empty(),
+        "an outage parks nothing"
+    );
+    let search = query
+        .http
+        .get(query.url("/products/search?q=laptop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), StatusCode::OK);
+    let ready = query.http.get(query.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
 }

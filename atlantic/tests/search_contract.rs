@@ -7,6 +7,7 @@ use atlantic_projections::replay;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Envelope, MeiliProjection, Projection};
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex, SearchQuery, Sort};
+use meilisearch_sdk::tasks::TasksSearchQuery;
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -216,6 +217,30 @@ async fn contract(projection: &dyn Projection, index: &dyn SearchIndex) {
     }
     assert_eq!(seen.len(), events.len(), "pages neither skip nor repeat");
 
+    // Updates carry only what changed; one delivered again after a newer one
+    // changes nothing.
+    let id = events[0].aggregate_id.clone();
+    let update = |sequence: i64, body: serde_json::Value| {
+        envelope("events.product.updated", "Product", &id, sequence, body)
+    };
+    let first = update(2, json!({"productId": id, "name": "Zephyr One"}));
+    let second = update(3, json!({"productId": id, "name": "Zephyr Two"}));
+    let repriced = update(4, json!({"productId": id, "price": 1234.5}));
+    projection
+        .apply(&[first.clone(), second.clone()])
+        .await
+        .unwrap();
+    projection.apply(&[repriced]).await.unwrap();
+    projection.apply(&[first, second]).await.unwrap();
+    let zephyr = eventually(Duration::from_secs(30), "the update searchable", || async {
+        let found = index.search(&query("zephyr")).await.ok()?;
+        (found.hits.first()?.price == 1234.5).then_some(found)
+    })
+    .await;
+    assert_eq!(zephyr.total, 1);
+    assert_eq!(zephyr.hits[0].name, "Zephyr Two", "the newest name stays");
+    assert_eq!(zephyr.hits[0].brand, "Acme", "what no update carried stays");
+
     let (teapots, expected) = rated_teapots();
     projection.apply(&teapots).await.unwrap();
     projection.apply(&teapots).await.unwrap();
@@ -294,4 +319,66 @@ async fn a_meilisearch_replay_swaps_in_an_index_rebuilt_from_the_store() {
         "the replaced index is deleted"
     );
     let _ = client.delete_index(&uid).await;
+}
+
+#[tokio::test]
+async fn meilisearch_settings_are_code_applied_at_start_and_put_back() {
+    let Some(meili) = MeiliServer::start("the Meilisearch settings") else {
+        return;
+    };
+    let (url, key) = (meili.url(), Some(meili.key().to_string()));
+    let uid = format!("test_{}_products", Uuid::now_v7().simple());
+    let client = meilisearch_sdk::client::Client::new(&url, key.as_deref()).unwrap();
+    let projection = MeiliProjection::connect(&url, key.as_deref(), &uid)
+        .await
+        .unwrap();
+    let index = client.index(&uid);
+    let searched = Some(
+        ["category", "name", "brand", "description"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let settings = index.get_settings().await.unwrap();
+    assert_eq!(settings.searchable_attributes, searched);
+    let mut sortable = settings.sortable_attributes.unwrap();
+    sortable.sort();
+    assert_eq!(sortable, ["price", "rating"]);
+    assert_eq!(
+        settings.ranking_rules.unwrap().first().map(String::as_str),
+        Some("sort")
+    );
+    let typos = settings
+        .typo_tolerance
+        .unwrap()
+        .min_word_size_for_typos
+        .unwrap();
+    assert_eq!((typos.one_typo, typos.two_typos), (Some(4), Some(6)));
+
+    let updates = || async {
+        TasksSearchQuery::new(&client)
+            .with_index_uids([uid.as_str()])
+            .with_types(["settingsUpdate"])
+            .execute()
+            .await
+            .unwrap()
+            .total
+    };
+    let applied = updates().await;
+    projection.prepare().await.unwrap();
+    assert_eq!(updates().await, applied, "settings in place are left alone");
+
+    // Changed by hand: the next start puts them back.
+    index
+        .set_searchable_attributes(["name"])
+        .await
+        .unwrap()
+        .wait_for_completion(&client, None, Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    projection.prepare().await.unwrap();
+    assert_eq!(
+        index.get_settings().await.unwrap().searchable_attributes,
+        searched
+    );
+    assert_eq!(updates().await, applied + 2);
 }

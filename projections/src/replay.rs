@@ -365,6 +365,10 @@ impl Projection for Pausable {
         self.inner.reachable().await
     }
 
+    async fn prepare(&self) -> anyhow::Result<()> {
+        self.inner.prepare().await
+    }
+
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut gate = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")

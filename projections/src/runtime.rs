@@ -57,6 +57,12 @@ pub trait Projection: Send + Sync + 'static {
     /// Whether the read model's store answers: an event that fails while it
     /// does not is not parked but tried again from the checkpoint.
     async fn reachable(&self) -> anyhow::Result<()>;
+
+    /// Makes the read model's store ready (indexes, settings) before the
+    /// first batch; called each time an instance starts consuming.
+    async fn prepare(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Whether the Postgres behind `pool` answers.
@@ -131,7 +137,10 @@ impl ProjectorRunner {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        let outcome = self.consume(&mut leader, shutdown).await;
+        let outcome = match self.projection.prepare().await {
+            Ok(()) => self.consume(&mut leader, shutdown).await,
+            Err(error) => Err(error.context("cannot prepare the read model")),
+        };
         if let Err(error) = leader.close().await {
             warn!(error = %error, "cannot close the projector's lock connection");
         }

@@ -3,15 +3,45 @@
 //! project; none where neither exists (the test then says it was skipped).
 
 use super::nats::free_port;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct MeiliServer {
+    binary: PathBuf,
     child: Child,
     port: u16,
     key: String,
-    _store: tempfile::TempDir,
+    store: tempfile::TempDir,
+}
+
+/// Starts `binary` on `port` with its database in `store`, and waits until it
+/// takes connections.
+fn launch(binary: &Path, port: u16, key: &str, store: &Path) -> Child {
+    let child = Command::new(binary)
+        .args([
+            "--http-addr",
+            &format!("127.0.0.1:{port}"),
+            "--master-key",
+            key,
+        ])
+        .arg("--no-analytics")
+        .arg("--db-path")
+        .arg(store.join("data.ms"))
+        .arg("--dump-dir")
+        .arg(store.join("dumps"))
+        .arg("--snapshot-dir")
+        .arg(store.join("snapshots"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start meilisearch");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "meilisearch did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 /// Where the Meilisearch binary is, if anywhere.
@@ -37,36 +67,26 @@ impl MeiliServer {
         let store = tempfile::tempdir().expect("a temp dir");
         let port = free_port();
         let key = format!("test-key-{}", uuid::Uuid::new_v4().simple());
-        let child = Command::new(binary)
-            .args([
-                "--http-addr",
-                &format!("127.0.0.1:{port}"),
-                "--master-key",
-                &key,
-            ])
-            .arg("--no-analytics")
-            .arg("--db-path")
-            .arg(store.path().join("data.ms"))
-            .arg("--dump-dir")
-            .arg(store.path().join("dumps"))
-            .arg("--snapshot-dir")
-            .arg(store.path().join("snapshots"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start meilisearch");
-        let server = MeiliServer {
+        let child = launch(&binary, port, &key, store.path());
+        Some(MeiliServer {
+            binary,
             child,
             port,
             key,
-            _store: store,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "meilisearch did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
+            store,
+        })
+    }
+
+    /// Kills it with SIGKILL.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and database.
+    pub fn restart(&mut self) {
+        self.kill_9();
+        self.child = launch(&self.binary, self.port, &self.key, self.store.path());
     }
 
     pub fn url(&self) -> String {
@@ -80,7 +100,6 @@ impl MeiliServer {
 
 impl Drop for MeiliServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_9();
     }
 }

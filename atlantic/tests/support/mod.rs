@@ -19,8 +19,9 @@ use atlantic_projections::order_views::OrderViews;
 use atlantic_projections::replay::{pause_key, Pausable};
 use atlantic_projections::reviews::Reviews;
 use atlantic_projections::search::SearchProjection;
+use atlantic_projections::MeiliProjection;
 use atlantic_projections::{Projection, ProjectorRunner};
-use atlantic_query_api::search::PostgresSearch;
+use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex};
 use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_sagas::carrier::SandboxCarrier;
 use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
@@ -57,6 +58,9 @@ pub struct TestEnv {
     pub redis_prefix: String,
     pub clickhouse_database: String,
     pub pool: sqlx::PgPool,
+    /// A Meilisearch of the test's own, when asked for and its binary is found:
+    /// search then runs on it (the Postgres tables are kept beside it).
+    pub meili: Option<meili::MeiliServer>,
 }
 
 impl TestEnv {
@@ -77,7 +81,21 @@ impl TestEnv {
             redis_prefix: format!("test:{id}:"),
             clickhouse_database: database_name.clone(),
             pool,
+            meili: None,
         }
+    }
+
+    /// [`TestEnv::new`] with a Meilisearch of its own where the binary is
+    /// found (`test` names what is skipped where it is not).
+    pub async fn with_meili(test: &str) -> Self {
+        let mut env = TestEnv::new().await;
+        env.meili = meili::MeiliServer::start(test);
+        env
+    }
+
+    /// The products index on this test's Meilisearch.
+    pub fn meili_index(&self) -> String {
+        format!("{}_products", self.database_name)
     }
 
     pub fn settings(&self, api: bool, relay: bool) -> Settings {
@@ -145,7 +163,7 @@ impl TestEnv {
             let analytics = Analytics::connect(&clickhouse_url(), &self.clickhouse_database)
                 .await
                 .expect("connect to ClickHouse");
-            let projections: Vec<Arc<dyn Projection>> = vec![
+            let mut projections: Vec<Arc<dyn Projection>> = vec![
                 Arc::new(SearchProjection::new(state.pool.clone())),
                 Arc::new(CacheProjection::new(cache.clone())),
                 Arc::new(OrderViews::new(state.pool.clone())),
@@ -157,6 +175,23 @@ impl TestEnv {
                 )),
                 Arc::new(ClicksProjection::new(analytics.clone())),
             ];
+            let search: Arc<dyn SearchIndex> = match &self.meili {
+                Some(meili) => {
+                    let (url, key, index) = (meili.url(), Some(meili.key()), self.meili_index());
+                    let projection =
+                        MeiliProjection::new(&url, key, &index).expect("a Meilisearch client");
+                    let pause = pause_key(projection.name(), &index);
+                    projections.push(Arc::new(Pausable::new(
+                        Arc::new(projection),
+                        state.pool.clone(),
+                        pause,
+                    )));
+                    let client = meilisearch_sdk::client::Client::new(&url, key)
+                        .expect("a Meilisearch client");
+                    Arc::new(MeiliSearch::new(&client, &index))
+                }
+                None => Arc::new(PostgresSearch::new(state.pool.clone())),
+            };
             for projection in projections {
                 let runner = ProjectorRunner::new(
                     js.clone(),
@@ -170,7 +205,7 @@ impl TestEnv {
                 pool: state.pool.clone(),
                 sessions: state.sessions.clone(),
                 cache,
-                search: Arc::new(PostgresSearch::new(state.pool.clone())),
+                search,
                 metrics: state.metrics.clone(),
                 analytics,
             };
@@ -196,7 +231,14 @@ impl TestEnv {
 
     /// Environment for a child `atlantic` process pointed at this test's world.
     pub fn child_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let meili = self.meili.iter().flat_map(|meili| {
+            [
+                ("MEILI_URL", meili.url()),
+                ("MEILI_MASTER_KEY", meili.key().to_string()),
+                ("MEILI_INDEX_PREFIX", format!("{}_", self.database_name)),
+            ]
+        });
+        let mut env = vec![
             ("DATABASE_URL", self.database_url.clone()),
             ("NATS_URL", self.nats.url()),
             ("REDIS_URL", redis_url()),
@@ -205,7 +247,9 @@ impl TestEnv {
             ("RUST_LOG", "warn".into()),
             ("CLICKHOUSE_URL", clickhouse_url()),
             ("CLICKHOUSE_DATABASE", self.clickhouse_database.clone()),
-        ]
+        ];
+        env.extend(meili);
+        env
     }
 
     /// Every parked dead letter, oldest first.

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// Rate limited (429).
     #[error("{0}")]
     TooManyRequests(String),
+    /// A store the answer needs does not answer (503); try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything the client did not cause (500); the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -89,6 +92,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
             }
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -28,10 +28,12 @@ pub async fn ready(State(state): State<QueryState>) -> impl IntoResponse {
     let postgres = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
     let redis = state.sessions.ping().await;
     let clickhouse = state.analytics.ping().await.is_ok();
+    let search = state.search.reachable().await.is_ok();
     readiness(&[
         ("postgres", postgres),
         ("redis", redis),
         ("clickhouse", clickhouse),
+        ("search", search),
     ])
 }
 

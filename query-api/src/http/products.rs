@@ -1,7 +1,7 @@
 //! `GET /products/search`, `GET /products/{id}`.
 
 use super::paging;
-use crate::search::{SearchQuery, SearchResults, Sort};
+use crate::search::{SearchQuery, SearchResults, Sort, Unavailable};
 use crate::QueryState;
 use atlantic_command_api::http::extract::IdPath;
 use atlantic_command_api::http::ApiError;
@@ -77,7 +77,7 @@ fn bounded(field: &str, value: Option<String>) -> Result<Option<String>, ApiErro
 
 /// Search the catalogue.
 #[utoipa::path(get, path = "/products/search", tag = "products", params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 422, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, body = SearchResults), (status = 422, body = atlantic_command_api::http::Problem), (status = 503, description = "the search engine does not answer", body = atlantic_command_api::http::Problem)))]
 pub async fn search(
     State(state): State<QueryState>,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
@@ -104,7 +104,13 @@ pub async fn search(
         page,
         per_page,
     };
-    Ok(Json(state.search.search(&query).await?))
+    match state.search.search(&query).await {
+        Ok(results) => Ok(Json(results)),
+        Err(error) => match error.downcast::<Unavailable>() {
+            Ok(unavailable) => Err(ApiError::Unavailable(unavailable.to_string())),
+            Err(error) => Err(error.into()),
+        },
+    }
 }
 
 /// A product's details with its customers' rating average and count, both

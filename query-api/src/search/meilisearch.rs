@@ -2,8 +2,9 @@
 //! `search-meili` projection, with filters, facets over category and brand,
 //! sorts and page-based pagination (so the total is exact).
 
-use super::{Hit, SearchIndex, SearchQuery, SearchResults, Sort};
+use super::{Hit, SearchIndex, SearchQuery, SearchResults, Sort, Unavailable};
 use meilisearch_sdk::client::Client;
+use meilisearch_sdk::errors::{Error, ErrorCode};
 use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::search::Selectors;
 use serde::Deserialize;
@@ -15,6 +16,7 @@ const FACETS: &[&str] = &["category", "brand"];
 
 /// Searches a Meilisearch index of product documents.
 pub struct MeiliSearch {
+    client: Client,
     index: Index,
 }
 
@@ -22,6 +24,7 @@ impl MeiliSearch {
     /// The adapter over the index `index_uid` of `client`.
     pub fn new(client: &Client, index_uid: &str) -> Self {
         MeiliSearch {
+            client: client.clone(),
             index: client.index(index_uid),
         }
     }
@@ -94,8 +97,29 @@ fn sort(sort: Sort) -> &'static [&'static str] {
     }
 }
 
+/// A Meilisearch error as the adapter reports it: [`Unavailable`] when the
+/// server does not answer, answers with a server error, or has no index yet.
+fn failure(error: Error) -> anyhow::Error {
+    let unavailable = match &error {
+        Error::HttpError(_) | Error::Timeout => true,
+        Error::MeilisearchCommunication(failed) => failed.status_code >= 500,
+        Error::Meilisearch(failed) => matches!(failed.error_code, ErrorCode::IndexNotFound),
+        _ => false,
+    };
+    if unavailable {
+        Unavailable(error.to_string()).into()
+    } else {
+        error.into()
+    }
+}
+
 #[async_trait::async_trait]
 impl SearchIndex for MeiliSearch {
+    async fn reachable(&self) -> anyhow::Result<()> {
+        self.client.health().await.map_err(failure)?;
+        Ok(())
+    }
+
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         let filter = filter(query);
         let sort = sort(query.sort);
@@ -113,7 +137,7 @@ impl SearchIndex for MeiliSearch {
         if !sort.is_empty() {
             search.with_sort(sort);
         }
-        let results = search.execute::<Document>().await?;
+        let results = search.execute::<Document>().await.map_err(failure)?;
 
         let mut distribution = results.facet_distribution.unwrap_or_default();
         let facets = FACETS

@@ -107,9 +107,18 @@ pub struct SearchResults {
     pub processing_time_ms: u64,
 }
 
+/// The search engine does not answer (as opposed to a search that failed):
+/// the query API says 503, and `/ready` says so.
+#[derive(Debug, thiserror::Error)]
+#[error("search is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
 /// A search engine over the product documents.
 #[async_trait::async_trait]
 pub trait SearchIndex: Send + Sync {
-    /// Runs `query`.
+    /// Runs `query`; an [`Unavailable`] error when the engine does not answer.
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults>;
+
+    /// Whether the engine answers.
+    async fn reachable(&self) -> anyhow::Result<()>;
 }

@@ -101,6 +101,11 @@ fn push_conditions(
 
 #[async_trait::async_trait]
 impl SearchIndex for PostgresSearch {
+    async fn reachable(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         let started = Instant::now();
         let tsquery = self.tsquery(&query.text).await?;
