@@ -6,7 +6,10 @@
 #   2. saga: `atlantic serve` (API, relay and order saga), orders end to end;
 #   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
 #      update lag into each read model, and `atlantic replay` throughput
-#      (order views and analytics on the saga phase's orders too).
+#      (order views and analytics on the saga phase's orders too);
+#   4. the same read phase with search on a Meilisearch of its own (MEILI_BIN,
+#      else ../shared/tools/meilisearch; skipped where there is none), and the
+#      Meilisearch replay of the seeded catalogue.
 # Prints Markdown; docs/PERFORMANCE.md records the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,8 @@ cargo build --release -p atlantic -p atlantic-bench
 
 nats_dir=""
 nats_pid=""
+meili_dir=""
+meili_pid=""
 pids=()
 # Each phase starts from an empty database and an empty NATS server, so the
 # second does not inherit the first one's backlog.
@@ -39,6 +44,9 @@ fresh_world() {
   [ -z "$nats_pid" ] || { kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; rm -rf "$nats_dir"; }
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
   curl -sf http://127.0.0.1:8123/ --data-binary "DROP DATABASE IF EXISTS $CLICKHOUSE_DATABASE" >/dev/null
+  # The seeded products' ids are the catalogue's: an earlier phase's cached
+  # documents would be newer than this phase's.
+  redis-cli --scan --pattern "$REDIS_KEY_PREFIX*" | xargs -r redis-cli del >/dev/null
   ./target/release/atlantic migrate
   nats_dir=$(mktemp -d)
   nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$nats_dir" >/dev/null 2>&1 &
@@ -52,8 +60,10 @@ stop_components() {
 cleanup() {
   stop_components
   [ -z "$nats_pid" ] || kill "$nats_pid" 2>/dev/null || true
+  [ -z "$meili_pid" ] || kill "$meili_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -z "$nats_dir" ] || rm -rf "$nats_dir"
+  [ -z "$meili_dir" ] || rm -rf "$meili_dir"
   redis-cli --scan --pattern 'bench:*' | xargs -r redis-cli del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -89,23 +99,64 @@ echo '```'
 stop_components
 echo
 
-fresh_world
-./target/release/atlantic user create --email bench-admin@example.com --password 'bench admin password' \
-  --name Bench --role admin >/dev/null
-start serve
-seeded=$(./target/release/atlantic seed --catalog "$CATALOG" | tail -1)
-echo "seed: $seeded"
-created=$(echo "$seeded" | sed -E 's/^created ([0-9]+).*/\1/')
-for _ in $(seq 600); do
-  [ "$(psql "$DATABASE_URL" -Atc 'SELECT count(*) FROM search_products')" = "$created" ] && break
-  sleep 0.1
-done
-token=$(curl -sf "http://127.0.0.1:$PORT/sessions" -H 'content-type: application/json' \
-  -d '{"email": "bench-admin@example.com", "password": "bench admin password"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
-echo
-./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --query-api "http://127.0.0.1:$QUERY_PORT" \
-  --admin-token "$token" --phase read "$@"
-echo
+# The read phase on the seeded catalogue, search on the adapter named $1.
+read_phase() {
+  local adapter=$1
+  shift
+  fresh_world
+  ./target/release/atlantic user create --email bench-admin@example.com --password 'bench admin password' \
+    --name Bench --role admin >/dev/null
+  start serve
+  seeded=$(./target/release/atlantic seed --catalog "$CATALOG" | tail -1)
+  echo "seed: $seeded"
+  created=$(echo "$seeded" | sed -E 's/^created ([0-9]+).*/\1/')
+  for _ in $(seq 600); do
+    [ "$(psql "$DATABASE_URL" -Atc 'SELECT count(*) FROM search_products')" = "$created" ] && break
+    sleep 0.1
+  done
+  if [ -n "${MEILI_URL:-}" ]; then
+    for _ in $(seq 600); do
+      curl -sf -H "Authorization: Bearer $MEILI_MASTER_KEY" "$MEILI_URL/indexes/${MEILI_INDEX_PREFIX}products/stats" \
+        | grep -q "\"numberOfDocuments\":$created[,}]" && break
+      sleep 0.1
+    done
+  fi
+  token=$(curl -sf "http://127.0.0.1:$PORT/sessions" -H 'content-type: application/json' \
+    -d '{"email": "bench-admin@example.com", "password": "bench admin password"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  echo
+  ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --query-api "http://127.0.0.1:$QUERY_PORT" \
+    --admin-token "$token" --phase read --search-adapter "$adapter" "$@"
+  echo
+}
+
+read_phase Postgres "$@"
 echo '```'
 ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
+echo '```'
+stop_components
+echo
+
+meili=${MEILI_BIN:-../shared/tools/meilisearch}
+if [ ! -x "$meili" ]; then
+  echo "Meilisearch: skipped, no binary (MEILI_BIN, ../shared/tools/meilisearch)"
+  exit 0
+fi
+MEILI_PORT=${BENCH_MEILI_PORT:-17700}
+export MEILI_URL="http://127.0.0.1:$MEILI_PORT"
+export MEILI_MASTER_KEY="bench-master-key-$RANDOM$RANDOM"
+export MEILI_INDEX_PREFIX="bench_"
+meili_dir=$(mktemp -d)
+"$meili" --http-addr "127.0.0.1:$MEILI_PORT" --master-key "$MEILI_MASTER_KEY" --no-analytics \
+  --max-indexing-memory "${MEILI_MAX_INDEXING_MEMORY:-1GiB}" \
+  --db-path "$meili_dir/data.ms" --dump-dir "$meili_dir/dumps" --snapshot-dir "$meili_dir/snapshots" \
+  >/dev/null 2>&1 &
+meili_pid=$!
+for _ in $(seq 100); do
+  curl -sf "$MEILI_URL/health" >/dev/null && break
+  sleep 0.1
+done
+echo "Meilisearch $(curl -sf -H "Authorization: Bearer $MEILI_MASTER_KEY" "$MEILI_URL/version" | sed -E 's/.*"pkgVersion":"([^"]+)".*/\1/')"
+read_phase Meilisearch "$@"
+echo '```'
+./target/release/atlantic replay search 2>/dev/null | grep -v '^\s*$'
 echo '```'

@@ -598,7 +598,10 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                 .await?;
                 match args.meili.target() {
                     Some(meili) => {
-                        replay::replay_meili(
+                        report("Search (Postgres tables)", args.dry_run, summary);
+                        bar.reset();
+                        bar.set_prefix("Meilisearch");
+                        let summary = replay::replay_meili(
                             &state.pool,
                             &meili.url,
                             meili.key.as_deref(),
@@ -606,7 +609,10 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                             args.dry_run,
                             &progress,
                         )
-                        .await?
+                        .await?;
+                        bar.finish();
+                        report("Search (Meilisearch)", args.dry_run, summary);
+                        continue;
                     }
                     None => summary,
                 }
@@ -662,19 +668,20 @@ async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
             ReplayName::All => continue,
         };
         bar.finish();
-        let verb = if args.dry_run {
-            "would replay"
-        } else {
-            "replayed"
-        };
-        println!(
-            "{name:?}: {verb} {} events in {:.1} s ({:.0} events/s)",
-            summary.events,
-            summary.seconds,
-            summary.events as f64 / summary.seconds.max(1e-3)
-        );
+        report(&format!("{name:?}"), args.dry_run, summary);
     }
     Ok(())
+}
+
+/// Prints what the replay of `what` did.
+fn report(what: &str, dry_run: bool, summary: replay::ReplaySummary) {
+    let verb = if dry_run { "would replay" } else { "replayed" };
+    println!(
+        "{what}: {verb} {} events in {:.1} s ({:.0} events/s)",
+        summary.events,
+        summary.seconds,
+        summary.events as f64 / summary.seconds.max(1e-3)
+    );
 }
 
 #[cfg(test)]

@@ -33,8 +33,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Events read per round trip.
+/// Events read per round trip, and applied per batch.
 const PAGE: i64 = 1000;
+
+/// Events per batch of a Meilisearch rebuild: each Meilisearch task has a
+/// fixed cost, so fewer, larger tasks index faster.
+const MEILI_PAGE: i64 = 10_000;
 
 /// How often a phase looks whether the transactions open at its mark ended.
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -82,7 +86,7 @@ async fn settled(pool: &PgPool, mark: i64) -> anyhow::Result<bool> {
     )
 }
 
-/// Reads up to a page of committed events of `aggregate_types` after `after`
+/// Reads up to `limit` committed events of `aggregate_types` after `after`
 /// whose transaction is below `mark`, in the relay's order (only events no
 /// open transaction can precede).
 pub async fn read_page(
@@ -90,6 +94,7 @@ pub async fn read_page(
     after: Position,
     mark: i64,
     aggregate_types: &[&str],
+    limit: i64,
 ) -> anyhow::Result<(Vec<Envelope>, Position)> {
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
     let rows: Vec<Row> = sqlx::query_as(
@@ -103,7 +108,7 @@ pub async fn read_page(
     )
     .bind(after.transaction_id.to_string())
     .bind(after.global_position)
-    .bind(PAGE)
+    .bind(limit)
     .bind(mark.to_string())
     .fetch_all(pool)
     .await?;
@@ -159,6 +164,7 @@ pub struct ReplaySummary {
 struct Run<'a> {
     pool: &'a PgPool,
     aggregate_types: &'a [&'a str],
+    page: i64,
     total: u64,
     applied: u64,
     started: Instant,
@@ -175,6 +181,7 @@ impl<'a> Run<'a> {
         Ok(Run {
             pool,
             aggregate_types,
+            page: PAGE,
             total: count(pool, aggregate_types).await?,
             applied: 0,
             started: Instant::now(),
@@ -192,28 +199,38 @@ impl<'a> Run<'a> {
 
     /// Applies the events after `from` to `projection`, up to the high-water
     /// mark taken now (waiting for the transactions open now to end, which
-    /// later ones cannot prolong); returns where it stopped.
+    /// later ones cannot prolong); returns where it stopped. The next page is
+    /// read while the projection applies the current one.
     async fn apply_from(
         &mut self,
         projection: &dyn Projection,
         from: Position,
     ) -> anyhow::Result<Position> {
         let mark = high_water_mark(self.pool).await?;
+        let read = |after| read_page(self.pool, after, mark, self.aggregate_types, self.page);
         let mut at = from;
+        let mut page = read(at).await?;
         loop {
-            let (events, next) = read_page(self.pool, at, mark, self.aggregate_types).await?;
+            let (events, next) = page;
             if next == at {
                 if settled(self.pool, mark).await? {
                     return Ok(at);
                 }
                 tokio::time::sleep(SETTLE_POLL).await;
+                page = read(at).await?;
                 continue;
             }
-            if !events.is_empty() {
-                projection.apply(&events).await?;
-            }
+            let apply = async {
+                match events.is_empty() {
+                    true => Ok(()),
+                    false => projection.apply(&events).await,
+                }
+            };
+            let (applied, following) = tokio::join!(apply, read(next));
+            applied?;
             self.applied += events.len() as u64;
             at = next;
+            page = following?;
             (self.progress)(Progress {
                 applied: self.applied,
                 total: self.total,
@@ -451,11 +468,11 @@ pub async fn replay_meili(
     if dry_run {
         return Ok(run.dry());
     }
+    run.page = MEILI_PAGE;
     let live = MeiliProjection::connect(url, api_key, index).await?;
     let name = format!("{index}_replay");
     // What an interrupted replay left behind is started afresh.
-    MeiliProjection::connect(url, api_key, &name)
-        .await?
+    MeiliProjection::new(url, api_key, &name)?
         .delete_index()
         .await?;
     let rebuilt = MeiliProjection::connect(url, api_key, &name).await?;

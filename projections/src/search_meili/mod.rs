@@ -206,13 +206,16 @@ impl MeiliProjection {
             .with_context(|| format!("cannot swap {} and {}", self.index.uid, other.index.uid))
     }
 
-    /// Deletes the index and its ratings' index.
+    /// Deletes the index and its ratings' index, where they exist.
     pub async fn delete_index(&self) -> anyhow::Result<()> {
         for uid in [&self.index.uid, &self.ratings.uid] {
             let task = self.client.delete_index(uid).await?;
-            tasks::finish(&self.client, &[task], TASK_TIMEOUT)
-                .await
-                .with_context(|| format!("cannot delete the index {uid}"))?;
+            match tasks::outcome(&self.client, &task, TASK_TIMEOUT).await? {
+                Some(error) if !matches!(error.error_code, ErrorCode::IndexNotFound) => {
+                    bail!("cannot delete the index {uid}: {}", error.error_message)
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const POLL_MIN: Duration = Duration::from_millis(2);
 
 /// The longest pause between two looks at a task.
-const POLL_MAX: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_millis(10);
 
 /// Waits for `task` at most `timeout`; the error of a failed task.
 pub async fn outcome(

@@ -1,7 +1,7 @@
 //! Ratings and comments: through the command API onto NATS, into the product
 //! detail, the comments list and the analytics.
 
-mod support;
+use crate::support;
 
 use atlantic_sagas::SagaSettings;
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! The relay publishes every committed event exactly once, in order, through
 //! late commits and kill -9.
 
-mod support;
+use crate::support;
 
 use async_nats::header::NATS_MESSAGE_ID;
 use futures::future::join_all;

@@ -1,6 +1,6 @@
 //! The order saga end to end: HTTP ➜ event store ➜ relay ➜ NATS ➜ saga ➜ back.
 
-mod support;
+use crate::support;
 
 use async_nats::jetstream::message::StreamMessage;
 use atlantic_domain::order::OrderStatus;

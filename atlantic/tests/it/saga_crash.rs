@@ -1,6 +1,6 @@
 //! kill -9 of the whole process while 500 orders run through the saga.
 
-mod support;
+use crate::support;
 
 use atlantic_command_api::bus::CommandBus;
 use atlantic_domain::order::{Order, OrderStatus};

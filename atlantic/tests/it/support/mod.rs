@@ -1,8 +1,6 @@
 //! What every black-box test needs: its own database, NATS server and Redis key
 //! prefix, the app started on port 0, and small HTTP helpers.
 
-#![allow(dead_code)]
-
 pub mod meili;
 pub mod nats;
 pub mod process;

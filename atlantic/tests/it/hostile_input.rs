@@ -2,7 +2,7 @@
 //! store, is a 4xx problem+json that writes nothing; the shop goes on working
 //! for everyone afterwards.
 
-mod support;
+use crate::support;
 
 use atlantic_domain::order::OrderStatus;
 use atlantic_sagas::SagaSettings;

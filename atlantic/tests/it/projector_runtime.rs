@@ -2,7 +2,7 @@
 //! events wait, none is parked, and each is applied once, in order, when the
 //! store answers again.
 
-mod support;
+use crate::support;
 
 use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::streams;

@@ -1,7 +1,7 @@
 //! Analytics in ClickHouse equal the event store, also after every event is
 //! delivered twice; and every row struct matches its table.
 
-mod support;
+use crate::support;
 
 use atlantic_domain::order::OrderStatus;
 use atlantic_projections::analytics::{

@@ -1,7 +1,7 @@
 //! Carts: filled and changed through the command API, read with current prices
 //! through the query API, checked out into an order.
 
-mod support;
+use crate::support;
 
 use atlantic_sagas::SagaSettings;
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! The read side: projections into search, cache and order views, and the
 //! query API over them, fed by the real relay and NATS.
 
-mod support;
+use crate::support;
 
 use atlantic_command_api::seed::seed_catalog;
 use atlantic_sagas::SagaSettings;

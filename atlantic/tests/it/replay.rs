@@ -2,7 +2,7 @@
 //! projectors killed with SIGKILL, and a search engine that goes away for a
 //! while: the read models end equal to the event store.
 
-mod support;
+use crate::support;
 
 use atlantic_projections::analytics::{Analytics, InventoryRow};
 use atlantic_projections::replay::{self, ORDER_VIEWS, REVIEWS, SEARCH};

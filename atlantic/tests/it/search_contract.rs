@@ -1,7 +1,7 @@
 //! One contract for every search adapter: the Postgres adapter always, and
 //! Meilisearch on a server of the test's own wherever its binary is found.
 
-mod support;
+use crate::support;
 
 use atlantic_projections::replay;
 use atlantic_projections::search::SearchProjection;

@@ -1,6 +1,6 @@
 //! The write side over HTTP against real Postgres, NATS and Redis.
 
-mod support;
+use crate::support;
 
 use futures::future::join_all;
 use reqwest::StatusCode;

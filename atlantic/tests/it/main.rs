@@ -1,0 +1,19 @@
+//! Atlantic's black-box tests, one binary with a module per area: each test
+//! runs the real system (in this process, or `atlantic` as a child process)
+//! against its own Postgres database, NATS server, Redis key prefix,
+//! ClickHouse database and, for search, Meilisearch.
+
+mod support;
+
+mod analytics;
+mod cart;
+mod hostile_input;
+mod projector_runtime;
+mod read_side;
+mod relay;
+mod replay;
+mod reviews;
+mod saga;
+mod saga_crash;
+mod search_contract;
+mod write_side;
