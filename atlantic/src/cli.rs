@@ -4,12 +4,12 @@
 use crate::components::{self, ClickHouse, Components, Meili, ProjectionName};
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
-use atlantic_command_api::db;
-use atlantic_command_api::dead_letters::{DeadLetters, Selection};
-use atlantic_command_api::metadata::CommandMetadata;
-use atlantic_command_api::metrics::Metrics;
 use atlantic_command_api::seed::{self, SeedProgress};
-use atlantic_command_api::sessions::RateLimits;
+use atlantic_platform::db;
+use atlantic_platform::dead_letters::{DeadLetters, Selection};
+use atlantic_platform::metadata::CommandMetadata;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::sessions::RateLimits;
 
 use atlantic_domain::{Email, Role, Text};
 use atlantic_projections::analytics::Analytics;

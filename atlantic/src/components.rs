@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
-use atlantic_command_api::db;
+use atlantic_platform::db;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;

@@ -2,11 +2,11 @@
 //! relay until shutdown.
 
 use crate::http::{self, AppState};
-use crate::metrics::Metrics;
 use crate::relay::Relay;
-use crate::sessions::{RateLimits, SessionStore};
-use crate::{db, streams};
 use anyhow::Context;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::sessions::{RateLimits, SessionStore};
+use atlantic_platform::{db, streams};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;

@@ -22,13 +22,15 @@
 //! first goes out, the ones held behind it follow in order. An outage of
 //! Postgres or NATS parks nothing: the relay starts again from its checkpoint.
 
-use crate::dead_letters::{header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL};
-use crate::metrics::Metrics;
-use crate::streams::{self, EVENTS_STREAM};
 use anyhow::Context;
 use async_nats::jetstream::{self, context::Publish};
 use async_nats::HeaderMap;
 use atlantic_domain::integration::{event_id, message_id, to_integration_event};
+use atlantic_platform::dead_letters::{
+    header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL,
+};
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::streams::{self, EVENTS_STREAM};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgListener;

@@ -6,14 +6,14 @@
 //! one without a description uses its title; every other field goes into
 //! `specifications`. A listing without a price is skipped and counted.
 
-use crate::bus::CommandError;
 use crate::http::AppState;
-use crate::metadata::CommandMetadata;
 use anyhow::Context;
 use atlantic_domain::bounds::check_catalogue_rating;
 use atlantic_domain::product::{ProductCommand, ProductDetails, ProductError};
 use atlantic_domain::seller::{SellerCommand, SellerError};
 use atlantic_domain::{Actor, Email, Money, Text};
+use atlantic_platform::bus::CommandError;
+use atlantic_platform::metadata::CommandMetadata;
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use async_nats::jetstream;
-use atlantic_command_api::dead_letters::header_map;
+use atlantic_platform::dead_letters::header_map;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;

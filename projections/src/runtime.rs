@@ -1,7 +1,7 @@
 //! The projector runtime: per projection, one running instance (a Postgres
 //! advisory lock) reads its stream in order from a checkpoint kept in
 //! Postgres, in batches, with retries, dead letters (the shared mechanism in
-//! `atlantic_command_api::dead_letters`, driven again on a long backoff), and
+//! `atlantic_platform::dead_letters`, driven again on a long backoff), and
 //! lag in `/metrics`.
 //! A restart reads again from the checkpoint; projections are idempotent by
 //! the version each row or document keeps, so what is read twice changes
@@ -11,9 +11,9 @@ use crate::Envelope;
 use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use atlantic_command_api::dead_letters::{DeadLetters, NewLetter, REDRIVE_INTERVAL};
-use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::streams::EVENTS_STREAM;
+use atlantic_platform::dead_letters::{DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::streams::EVENTS_STREAM;
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::Arc;

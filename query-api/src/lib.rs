@@ -6,8 +6,8 @@ pub mod http;
 pub mod search;
 
 use anyhow::Context;
-use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::sessions::SessionStore;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::sessions::SessionStore;
 use atlantic_projections::cache::ProductCache;
 use sqlx::PgPool;
 use std::net::SocketAddr;

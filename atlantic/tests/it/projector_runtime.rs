@@ -4,8 +4,8 @@
 
 use crate::support;
 
-use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::streams;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::streams;
 use atlantic_projections::{Envelope, Projection, ProjectorRunner};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -111,7 +111,7 @@ fn header(message: &StreamMessage, name: &str) -> String {
 }
 
 async fn payment_state(app: &TestApp, order: Uuid) -> PaymentState {
-    let bus = atlantic_command_api::bus::CommandBus::<atlantic_domain::payment::Payment>::new(
+    let bus = atlantic_platform::bus::CommandBus::<atlantic_domain::payment::Payment>::new(
         app.state.pool.clone(),
         None,
     );

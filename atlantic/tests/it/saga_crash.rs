@@ -2,8 +2,8 @@
 
 use crate::support;
 
-use atlantic_command_api::bus::CommandBus;
 use atlantic_domain::order::{Order, OrderStatus};
+use atlantic_platform::bus::CommandBus;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,13 +1,13 @@
 //! `PUT /cart/items/{productId}`, `DELETE /cart/items/{productId}`,
 //! `POST /cart/checkout`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::idempotency::IdempotentId;
 use super::orders::{already_placed, created, place_order, Payment, PlaceOrderLine};
 use super::AppState;
 use atlantic_domain::bounds::{check_quantity, MAX_ORDER_LINES};
 use atlantic_domain::user::Address;
+use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::{post, put};

@@ -1,12 +1,12 @@
 //! `POST /clicks`: click tracking, straight to NATS (stream `ATLANTIC_CLICKS`),
 //! never the event store.
 
-use super::error::ApiError;
 use super::extract::{Body, RequestId};
 use super::AppState;
-use crate::sessions::Attempt;
 use async_nats::HeaderMap;
 use atlantic_domain::Text;
+use atlantic_platform::http::error::ApiError;
+use atlantic_platform::sessions::Attempt;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -1,8 +1,8 @@
 //! `/health`, `/ready` and `/metrics`.
 
 use super::AppState;
+use atlantic_platform::http::readiness::{prometheus, readiness};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,31 +30,6 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let redis = state.sessions.ping().await;
     let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
     readiness(&[("postgres", postgres), ("redis", redis), ("nats", nats)])
-}
-
-/// The answer of `/ready` for `checks` (dependency, up): 200 when every one
-/// is up, 503 otherwise, with each dependency's state.
-pub fn readiness(checks: &[(&str, bool)]) -> impl IntoResponse {
-    let word = |up: bool| if up { "up" } else { "down" };
-    let ready = checks.iter().all(|(_, up)| *up);
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let states: serde_json::Map<String, serde_json::Value> = checks
-        .iter()
-        .map(|(name, up)| (name.to_string(), json!(word(*up))))
-        .collect();
-    (
-        status,
-        Json(json!({"status": word(ready), "checks": states})),
-    )
-}
-
-/// The answer of `/metrics`: `text` in the Prometheus text format.
-pub fn prometheus(text: String) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Counters and gauges in the Prometheus text format.

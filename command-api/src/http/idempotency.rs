@@ -16,8 +16,8 @@
 //! which no table keeps in clear. Keys older than 24 hours are purged when the
 //! API starts and every [`PURGE_INTERVAL`].
 
-use super::error::ApiError;
 use super::{AppState, BODY_LIMIT};
+use atlantic_platform::http::error::ApiError;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};

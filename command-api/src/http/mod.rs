@@ -2,8 +2,6 @@
 
 mod cart;
 mod clicks;
-pub mod error;
-pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod openapi;
@@ -12,29 +10,28 @@ mod products;
 mod reviews;
 mod sellers;
 mod sessions;
-pub mod storable;
 mod users;
 
-pub use error::{ApiError, Problem};
+pub use atlantic_platform::http::{ApiError, Problem};
 pub use sellers::seller_id_of;
 pub use users::register_user;
 
-use crate::bus::CommandBus;
-use crate::carts::CartStore;
-use crate::metrics::Metrics;
-use crate::sessions::SessionStore;
 use atlantic_domain::comment::Comment;
 use atlantic_domain::order::Order;
 use atlantic_domain::product::Product;
 use atlantic_domain::rating::Rating;
 use atlantic_domain::seller::Seller;
 use atlantic_domain::user::User;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use atlantic_platform::bus::CommandBus;
+use atlantic_platform::carts::CartStore;
+use atlantic_platform::http::extract;
+use atlantic_platform::http::request_id::request_id_and_metrics;
+use atlantic_platform::http::storable;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::sessions::SessionStore;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware;
 use axum::Router;
-use extract::RequestId;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -101,33 +98,6 @@ impl axum::extract::FromRef<AppState> for SessionStore {
     }
 }
 
-/// Gives every request an id (the client's `X-Request-Id` when it is a UUID),
-/// echoes it, and counts answers by status under `api`.
-pub async fn request_id_and_metrics(
-    metrics: Metrics,
-    api: &'static str,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::now_v7);
-    request.extensions_mut().insert(RequestId(id));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    metrics.add(
-        "atlantic_http_responses_total",
-        &format!("api=\"{api}\",status=\"{}\"", response.status().as_u16()),
-        1,
-    );
-    response
-}
-
 /// The answer to a command: the aggregate's id and version after it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
@@ -188,5 +158,3 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,10 +1,10 @@
 //! The OpenAPI 3.1 document at `/openapi.json`.
 
 use super::{cart, clicks, health, orders, products, reviews, sellers, sessions, users, AppState};
+use atlantic_platform::http::openapi::BearerAuth;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,20 +23,6 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth)
 )]
 struct CommandApiDoc;
-
-/// Declares the `bearer` security scheme (the session token) that the
-/// operations of both APIs refer to.
-pub struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// The document, for tests and tools.
 pub fn document() -> utoipa::openapi::OpenApi {

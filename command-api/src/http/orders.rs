@@ -1,6 +1,5 @@
 //! `POST /orders`, `POST /orders/{id}/cancel`, `/delivery`, `/return`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::idempotency::IdempotentId;
 use super::{accept, Accepted, AppState};
@@ -8,6 +7,7 @@ use atlantic_domain::bounds::MAX_ORDER_LINES;
 use atlantic_domain::order::{OrderCommand, OrderLine};
 use atlantic_domain::user::Address;
 use atlantic_domain::{Money, Role, Text};
+use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

@@ -1,11 +1,11 @@
 //! `POST /products`, `PATCH /products/{id}`, `POST /products/{id}/inventory`,
 //! `DELETE /products/{id}`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
 use atlantic_domain::product::{ProductChanges, ProductCommand, ProductDetails};
 use atlantic_domain::{Money, Role, Text};
+use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

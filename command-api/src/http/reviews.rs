@@ -2,12 +2,12 @@
 //! `DELETE /products/{id}/ratings/mine`, `POST /products/{id}/comments`,
 //! `PATCH` and `DELETE /comments/{id}`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
 use crate::purchases;
 use atlantic_domain::comment::{CommentCommand, CommentText};
 use atlantic_domain::rating::{rating_id, RatingCommand, Stars};
+use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

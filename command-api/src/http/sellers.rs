@@ -1,11 +1,11 @@
 //! `POST /sellers`, `PATCH /sellers/{id}`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
 use atlantic_domain::seller::{SellerCommand, SellerError};
 use atlantic_domain::user::UserCommand;
 use atlantic_domain::{Email, Role, Text};
+use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -88,7 +88,7 @@ pub async fn create(
         .await;
     let already = matches!(
         created,
-        Err(crate::bus::CommandError::Rejected(
+        Err(atlantic_platform::bus::CommandError::Rejected(
             SellerError::AlreadyExists
         ))
     );

@@ -1,9 +1,9 @@
 //! `POST /sessions` (sign in), `DELETE /sessions/current` (sign out).
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body};
 use super::AppState;
 use atlantic_domain::Role;
+use atlantic_platform::http::error::ApiError;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -96,7 +96,7 @@ pub async fn sign_in(
     let hash = user
         .as_ref()
         .map(|(_, user)| user.password_hash().to_string());
-    let matches = crate::passwords::verify_or_spend(body.password, hash).await?;
+    let matches = atlantic_platform::passwords::verify_or_spend(body.password, hash).await?;
     let (user_id, user) = match user {
         Some(found) if matches => found,
         _ => {

@@ -1,13 +1,13 @@
 //! `POST /users`, `PATCH /users/{id}`.
 
-use super::error::ApiError;
 use super::extract::{AuthUser, Body, IdPath, RequestId};
 use super::{accept, Accepted, AppState};
-use crate::metadata::CommandMetadata;
-use crate::passwords;
-use crate::sessions::Attempt;
 use atlantic_domain::user::{Address, UserCommand};
 use atlantic_domain::{Email, Role, Text};
+use atlantic_platform::http::error::ApiError;
+use atlantic_platform::metadata::CommandMetadata;
+use atlantic_platform::passwords;
+use atlantic_platform::sessions::Attempt;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -97,7 +97,7 @@ pub async fn register_user(
         .execute(&user_id.to_string(), command, metadata)
         .await
         .map_err(|error| match error {
-            crate::bus::CommandError::Duplicate => {
+            atlantic_platform::bus::CommandError::Duplicate => {
                 ApiError::Conflict("an account with this e-mail already exists".into())
             }
             other => other.into(),

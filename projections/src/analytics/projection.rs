@@ -7,7 +7,7 @@ use super::rows::{
 use super::Analytics;
 use crate::order_views::status_after;
 use crate::{Envelope, Projection};
-use atlantic_command_api::streams::CLICKS_STREAM;
+use atlantic_platform::streams::CLICKS_STREAM;
 use clickhouse::Row;
 use serde::Serialize;
 use serde_json::Value;

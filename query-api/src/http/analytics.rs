@@ -2,10 +2,10 @@
 
 use crate::analytics::{self, Dimension, Metric, Window};
 use crate::QueryState;
-use atlantic_command_api::http::extract::AuthUser;
-use atlantic_command_api::http::ApiError;
 use atlantic_domain::bounds::check_inventory;
 use atlantic_domain::Role;
+use atlantic_platform::http::extract::AuthUser;
+use atlantic_platform::http::ApiError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -111,7 +111,7 @@ fn limit(p: &AnalyticsParams) -> Result<u32, ApiError> {
 
 /// Products ranked by clicks, units sold, revenue or rating.
 #[utoipa::path(get, path = "/analytics/top-products", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "ranked products"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "ranked products"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn top_products(
     State(state): State<QueryState>,
     user: AuthUser,
@@ -137,7 +137,7 @@ pub async fn top_products(
 
 /// Orders, units sold and revenue per hour or day.
 #[utoipa::path(get, path = "/analytics/sales", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "a time series"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "a time series"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn sales(
     State(state): State<QueryState>,
     user: AuthUser,
@@ -164,7 +164,7 @@ pub async fn sales(
 
 /// Units sold, clicks or revenue per area.
 #[utoipa::path(get, path = "/analytics/by-area", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "figures per area"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "figures per area"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn by_area(
     State(state): State<QueryState>,
     user: AuthUser,
@@ -184,7 +184,7 @@ pub async fn by_area(
 
 /// Units sold, clicks, revenue or units in stock per category.
 #[utoipa::path(get, path = "/analytics/by-category", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "figures per category"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "figures per category"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn by_category(
     State(state): State<QueryState>,
     user: AuthUser,
@@ -195,7 +195,7 @@ pub async fn by_category(
 
 /// Units sold, clicks, revenue or units in stock per brand.
 #[utoipa::path(get, path = "/analytics/by-brand", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "figures per brand"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "figures per brand"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn by_brand(
     State(state): State<QueryState>,
     user: AuthUser,
@@ -237,7 +237,7 @@ async fn by_dimension(
 
 /// Stock per product, below a threshold.
 #[utoipa::path(get, path = "/analytics/inventory", tag = "analytics", params(AnalyticsParams), security(("bearer" = [])),
-    responses((status = 200, description = "stock levels"), (status = 403, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "stock levels"), (status = 403, body = atlantic_platform::http::Problem)))]
 pub async fn inventory(
     State(state): State<QueryState>,
     user: AuthUser,

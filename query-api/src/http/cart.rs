@@ -1,9 +1,9 @@
 //! `GET /cart`: the signed-in user's cart with current prices.
 
 use crate::QueryState;
-use atlantic_command_api::carts::CartStore;
-use atlantic_command_api::http::extract::AuthUser;
-use atlantic_command_api::http::ApiError;
+use atlantic_platform::carts::CartStore;
+use atlantic_platform::http::extract::AuthUser;
+use atlantic_platform::http::ApiError;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ pub fn router() -> Router<QueryState> {
 /// The cart: each line with the product's name, current price, stock and line
 /// total; `total` sums the lines of products still listed.
 #[utoipa::path(get, path = "/cart", tag = "cart", security(("bearer" = [])),
-    responses((status = 200, description = "the cart"), (status = 401, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "the cart"), (status = 401, body = atlantic_platform::http::Problem)))]
 pub async fn cart(
     State(state): State<QueryState>,
     user: AuthUser,

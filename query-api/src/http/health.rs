@@ -1,7 +1,7 @@
 //! `/health`, `/ready` and `/metrics`.
 
 use crate::QueryState;
-use atlantic_command_api::http::health::{prometheus, readiness};
+use atlantic_platform::http::readiness::{prometheus, readiness};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;

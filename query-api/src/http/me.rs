@@ -3,8 +3,8 @@
 use super::orders::order_json;
 use super::paging;
 use crate::QueryState;
-use atlantic_command_api::http::extract::AuthUser;
-use atlantic_command_api::http::ApiError;
+use atlantic_platform::http::extract::AuthUser;
+use atlantic_platform::http::ApiError;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,7 +22,7 @@ pub fn router() -> Router<QueryState> {
 
 /// The signed-in user's profile.
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
-    responses((status = 200, description = "the profile"), (status = 401, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "the profile"), (status = 401, body = atlantic_platform::http::Problem)))]
 pub async fn me(State(state): State<QueryState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     let row = sqlx::query(
         "SELECT email, name, role, address, seller_id FROM user_views WHERE user_id = $1",
@@ -53,7 +53,7 @@ pub struct Paging {
 
 /// The signed-in user's orders, newest first.
 #[utoipa::path(get, path = "/me/orders", tag = "me", params(Paging), security(("bearer" = [])),
-    responses((status = 200, description = "a page of orders"), (status = 401, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "a page of orders"), (status = 401, body = atlantic_platform::http::Problem)))]
 pub async fn my_orders(
     State(state): State<QueryState>,
     user: AuthUser,

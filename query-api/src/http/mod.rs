@@ -11,7 +11,8 @@ mod reviews;
 mod sellers;
 
 use crate::QueryState;
-use atlantic_command_api::http::{request_id_and_metrics, storable};
+use atlantic_platform::http::request_id::request_id_and_metrics;
+use atlantic_platform::http::storable;
 use axum::extract::State;
 use axum::middleware;
 use axum::Router;
@@ -47,8 +48,8 @@ pub fn router(state: QueryState) -> Router {
 pub fn paging(
     page: Option<u32>,
     per_page: Option<u32>,
-) -> Result<(u32, u32), atlantic_command_api::http::ApiError> {
-    use atlantic_command_api::http::ApiError;
+) -> Result<(u32, u32), atlantic_platform::http::ApiError> {
+    use atlantic_platform::http::ApiError;
     let page = page.unwrap_or(1);
     let per_page = per_page.unwrap_or(20);
     if page == 0 {

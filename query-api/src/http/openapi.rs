@@ -2,7 +2,7 @@
 
 use super::{analytics, cart, health, me, orders, products, reviews, sellers};
 use crate::QueryState;
-use atlantic_command_api::http::openapi::BearerAuth;
+use atlantic_platform::http::openapi::BearerAuth;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;

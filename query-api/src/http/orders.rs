@@ -1,8 +1,8 @@
 //! `GET /orders/{id}`: status and timeline, for its customer or an admin.
 
 use crate::QueryState;
-use atlantic_command_api::http::extract::{AuthUser, IdPath};
-use atlantic_command_api::http::ApiError;
+use atlantic_platform::http::extract::{AuthUser, IdPath};
+use atlantic_platform::http::ApiError;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -29,7 +29,7 @@ pub fn order_json(row: &sqlx::postgres::PgRow, timeline: Vec<Value>) -> Value {
 
 /// An order with its timeline (a customer sees only their own: others are 404).
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "the order"), (status = 404, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "the order"), (status = 404, body = atlantic_platform::http::Problem)))]
 pub async fn order(
     State(state): State<QueryState>,
     user: AuthUser,

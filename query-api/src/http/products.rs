@@ -3,9 +3,9 @@
 use super::paging;
 use crate::search::{SearchQuery, SearchResults, Sort, Unavailable};
 use crate::QueryState;
-use atlantic_command_api::http::extract::IdPath;
-use atlantic_command_api::http::ApiError;
 use atlantic_domain::bounds::MAX_UNIT_PRICE_CENTS;
+use atlantic_platform::http::extract::IdPath;
+use atlantic_platform::http::ApiError;
 use atlantic_projections::reviews::rating_summary;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -77,7 +77,7 @@ fn bounded(field: &str, value: Option<String>) -> Result<Option<String>, ApiErro
 
 /// Search the catalogue.
 #[utoipa::path(get, path = "/products/search", tag = "products", params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 422, body = atlantic_command_api::http::Problem), (status = 503, description = "the search engine does not answer", body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, body = SearchResults), (status = 422, body = atlantic_platform::http::Problem), (status = 503, description = "the search engine does not answer", body = atlantic_platform::http::Problem)))]
 pub async fn search(
     State(state): State<QueryState>,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
@@ -117,7 +117,7 @@ pub async fn search(
 /// from the cache; its `rating` is that average, or the catalogue's rating
 /// it was imported with (`catalogueRating`) while no customer has rated it (a miss reads the read models and fills the cache).
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Uuid, Path)),
-    responses((status = 200, description = "the product"), (status = 404, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "the product"), (status = 404, body = atlantic_platform::http::Problem)))]
 pub async fn detail(
     State(state): State<QueryState>,
     IdPath(id): IdPath<Uuid>,

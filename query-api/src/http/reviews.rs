@@ -3,8 +3,8 @@
 use super::me::Paging;
 use super::paging;
 use crate::QueryState;
-use atlantic_command_api::http::extract::IdPath;
-use atlantic_command_api::http::ApiError;
+use atlantic_platform::http::extract::IdPath;
+use atlantic_platform::http::ApiError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -30,7 +30,7 @@ pub fn router() -> Router<QueryState> {
 /// A product's comments, newest first; 404 for a product not listed (and
 /// without comments).
 #[utoipa::path(get, path = "/products/{id}/comments", tag = "reviews", params(("id" = Uuid, Path), Paging),
-    responses((status = 200, description = "a page of comments"), (status = 404, body = atlantic_command_api::http::Problem), (status = 422, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "a page of comments"), (status = 404, body = atlantic_platform::http::Problem), (status = 422, body = atlantic_platform::http::Problem)))]
 pub async fn comments(
     State(state): State<QueryState>,
     IdPath(product_id): IdPath<Uuid>,

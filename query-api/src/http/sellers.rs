@@ -1,8 +1,8 @@
 //! `GET /sellers/{id}`.
 
 use crate::QueryState;
-use atlantic_command_api::http::extract::IdPath;
-use atlantic_command_api::http::ApiError;
+use atlantic_platform::http::extract::IdPath;
+use atlantic_platform::http::ApiError;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,7 +17,7 @@ pub fn router() -> Router<QueryState> {
 
 /// A seller with the number of products it lists.
 #[utoipa::path(get, path = "/sellers/{id}", tag = "sellers", params(("id" = Uuid, Path)),
-    responses((status = 200, description = "the seller with its product count"), (status = 404, body = atlantic_command_api::http::Problem)))]
+    responses((status = 200, description = "the seller with its product count"), (status = 404, body = atlantic_platform::http::Problem)))]
 pub async fn seller(
     State(state): State<QueryState>,
     IdPath(id): IdPath<Uuid>,

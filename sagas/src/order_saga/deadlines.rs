@@ -4,7 +4,7 @@
 //! restarts.
 
 use super::Saga;
-use atlantic_command_api::metadata::CommandMetadata;
+use atlantic_platform::metadata::CommandMetadata;
 use chrono::Utc;
 use serde_json::{json, Value};
 use sqlx::Row;

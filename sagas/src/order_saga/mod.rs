@@ -14,16 +14,14 @@ mod deadlines;
 mod steps;
 
 use async_nats::jetstream::{self, consumer::pull, AckKind};
-use atlantic_command_api::bus::CommandBus;
-use atlantic_command_api::dead_letters::{
-    self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL,
-};
-use atlantic_command_api::metadata::CommandMetadata;
-use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::streams::EVENTS_STREAM;
 use atlantic_domain::order::Order;
 use atlantic_domain::payment::Payment;
 use atlantic_domain::product::Product;
+use atlantic_platform::bus::CommandBus;
+use atlantic_platform::dead_letters::{self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_platform::metadata::CommandMetadata;
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::streams::EVENTS_STREAM;
 use futures::StreamExt;
 use sqlx::PgPool;
 use std::collections::BTreeMap;

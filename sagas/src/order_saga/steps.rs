@@ -3,14 +3,14 @@
 
 use super::{Saga, StepResult};
 use crate::payment_gateway::Charge;
-use atlantic_command_api::bus::{CommandError, Committed};
-use atlantic_command_api::metadata::CommandMetadata;
 use atlantic_domain::order::{
     Order, OrderCommand, OrderError, OrderStatus, PaymentStatus, ReservedLine,
 };
 use atlantic_domain::payment::{PaymentCommand, PaymentState};
 use atlantic_domain::product::{ProductCommand, ProductError};
 use atlantic_domain::{Actor, Money, Text};
+use atlantic_platform::bus::{CommandError, Committed};
+use atlantic_platform::metadata::CommandMetadata;
 use serde_json::Value;
 use std::sync::Arc;
 use tracing::{error, warn};

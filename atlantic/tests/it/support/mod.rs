@@ -7,10 +7,10 @@ pub mod process;
 pub mod scenario;
 
 use atlantic_command_api::app::{Application, Settings};
-use atlantic_command_api::db;
-use atlantic_command_api::dead_letters::{DeadLetters, Letter, Selection};
-use atlantic_command_api::metrics::Metrics;
-use atlantic_command_api::sessions::RateLimits;
+use atlantic_platform::db;
+use atlantic_platform::dead_letters::{DeadLetters, Letter, Selection};
+use atlantic_platform::metrics::Metrics;
+use atlantic_platform::sessions::RateLimits;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
@@ -354,7 +354,7 @@ impl TestApp {
             "correct horse battery".into(),
             atlantic_domain::Text::parse("Admin").expect("a name"),
             atlantic_domain::Role::Admin,
-            &atlantic_command_api::metadata::CommandMetadata::system(),
+            &atlantic_platform::metadata::CommandMetadata::system(),
         )
         .await
         .expect("register an admin");

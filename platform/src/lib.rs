@@ -1,0 +1,15 @@
+//! What every Atlantic component shares: the event store's command bus, the
+//! Postgres pool and migrations, NATS streams, metrics, command metadata, the
+//! dead-letter mechanism, the Redis stores (sessions, carts), password
+//! hashing, and the HTTP kit.
+
+pub mod bus;
+pub mod carts;
+pub mod db;
+pub mod dead_letters;
+pub mod http;
+pub mod metadata;
+pub mod metrics;
+pub mod passwords;
+pub mod sessions;
+pub mod streams;
