@@ -4,6 +4,7 @@
 use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_platform::db;
+use atlantic_platform::supervisor::Supervisor;
 use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use atlantic_projections::cache::{CacheProjection, ProductCache};
 use atlantic_projections::order_views::OrderViews;
@@ -19,7 +20,6 @@ use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
 use atlantic_sagas::{OrderSaga, SagaSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// A read model, by name.
@@ -144,7 +144,7 @@ pub async fn run(
         state.sessions.prefix().to_string(),
     );
     let shutdown = CancellationToken::new();
-    let mut tasks = JoinSet::new();
+    let mut supervisor = Supervisor::new(shutdown.clone());
     let needs_analytics = components.query_api
         || components
             .projections
@@ -177,7 +177,7 @@ pub async fn run(
         if let Some(addr) = api.address() {
             tracing::info!(%addr, "query API listening");
         }
-        tasks.spawn(api.run(shutdown.clone()));
+        supervisor.once("query-api", api.run(shutdown.clone()));
     }
     if components.saga {
         let saga = OrderSaga::new(
@@ -188,10 +188,13 @@ pub async fn run(
             saga,
             state.metrics.clone(),
         );
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            saga.run(stop).await;
-            Ok(())
+        let saga = Arc::new(saga);
+        supervisor.restarting("order-saga", move |stop| {
+            let saga = saga.clone();
+            async move {
+                saga.run(stop).await;
+                Ok(())
+            }
         });
     }
     if let (Some(meili), true) = (
@@ -210,11 +213,7 @@ pub async fn run(
             Arc::new(projection),
             state.metrics.clone(),
         );
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            runner.run(stop).await;
-            Ok(())
-        });
+        supervise_projector(&mut supervisor, runner);
     }
     for name in components.projections {
         let projection: Arc<dyn Projection> = match name {
@@ -241,25 +240,27 @@ pub async fn run(
             projection,
             state.metrics.clone(),
         );
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            runner.run(stop).await;
-            Ok(())
-        });
+        supervise_projector(&mut supervisor, runner);
     }
     if components.command_api || components.relay {
-        tasks.spawn(app.run(shutdown.clone()));
+        supervisor.once("command-api", app.run(shutdown.clone()));
     }
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
-    let mut outcome = Ok(());
-    while let Some(finished) = tasks.join_next().await {
-        shutdown.cancel();
-        if let Ok(Err(error)) = finished {
-            outcome = Err(error);
+    supervisor.join().await
+}
+
+/// Runs `runner` under `supervisor`, started again if it panics.
+fn supervise_projector(supervisor: &mut Supervisor, runner: ProjectorRunner) {
+    let name = runner.name();
+    let runner = Arc::new(runner);
+    supervisor.restarting(name, move |stop| {
+        let runner = runner.clone();
+        async move {
+            runner.run(stop).await;
+            Ok(())
         }
-    }
-    outcome
+    });
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.

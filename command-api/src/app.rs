@@ -105,7 +105,8 @@ impl Application {
                 self.state.nats.clone(),
                 self.state.metrics.clone(),
             );
-            tokio::spawn(relay.run(shutdown.clone()))
+            let stop = shutdown.clone();
+            tokio::spawn(async move { relay.run(stop).await })
         });
         let purge = self.listener.is_some().then(|| {
             tokio::spawn(purge_idempotency_keys(

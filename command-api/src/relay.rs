@@ -29,19 +29,21 @@ use atlantic_domain::integration::{event_id, message_id, to_integration_event};
 use atlantic_platform::dead_letters::{
     header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL,
 };
+use atlantic_platform::lease::Lease;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::streams::{self, EVENTS_STREAM};
+use atlantic_platform::supervisor::until_shutdown;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgListener;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// The advisory lock that elects the active relay.
-const LEADER_LOCK: i64 = 0x4154_4c41_4e54_4943;
+const LEADER_LOCK: &str = "relay";
 /// The channel the events table's trigger notifies.
 const CHANNEL: &str = "atlantic_events";
 /// How often the relay measures its lag behind the newest event.
@@ -111,26 +113,22 @@ impl Relay {
     /// Runs until `shutdown`: waits to become the leader, then publishes. Any
     /// failure (Postgres, NATS) restarts the cycle after a pause, from the
     /// checkpoint.
-    pub async fn run(self, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            match self.lead(&shutdown).await {
-                Ok(()) => break,
-                Err(error) => {
-                    warn!(
-                        error = format!("{error:#}"),
-                        "relay failed; restarting from the checkpoint"
-                    );
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-            }
-        }
+    pub async fn run(&self, shutdown: CancellationToken) {
+        until_shutdown("relay", Duration::from_secs(1), &shutdown, || {
+            self.lead(&shutdown)
+        })
+        .await;
     }
 
     async fn lead(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        let Some(mut lock) = self.become_leader(shutdown).await? else {
+        let Some(mut lease) = Lease::acquire(
+            &self.pool,
+            LEADER_LOCK,
+            Duration::from_millis(500),
+            shutdown,
+        )
+        .await?
+        else {
             return Ok(());
         };
         info!("relay is the active relay");
@@ -162,37 +160,11 @@ impl Relay {
             if published as i64 == self.batch_size {
                 continue;
             }
-            sqlx::query("SELECT 1")
-                .execute(&mut lock)
-                .await
-                .context("lost the leader connection")?;
+            lease.check().await?;
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 notification = listener.recv() => { notification?; }
                 _ = tokio::time::sleep(self.poll_interval) => {}
-            }
-        }
-    }
-
-    /// Waits for the advisory lock; returns the connection that holds it, or
-    /// `None` on shutdown.
-    async fn become_leader(
-        &self,
-        shutdown: &CancellationToken,
-    ) -> anyhow::Result<Option<PgConnection>> {
-        let options = self.pool.connect_options();
-        let mut conn = PgConnection::connect_with(&options).await?;
-        loop {
-            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(LEADER_LOCK)
-                .fetch_one(&mut conn)
-                .await?;
-            if leader {
-                return Ok(Some(conn));
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(None),
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
         }
     }

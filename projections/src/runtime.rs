@@ -8,14 +8,15 @@
 //! nothing, and nothing is ever applied out of order.
 
 use crate::Envelope;
-use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use atlantic_platform::dead_letters::{DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_platform::lease::Lease;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::streams::EVENTS_STREAM;
+use atlantic_platform::supervisor::until_shutdown;
 use futures::StreamExt;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -101,57 +102,38 @@ impl ProjectorRunner {
         }
     }
 
+    /// The projection's name.
+    pub fn name(&self) -> &'static str {
+        self.projection.name()
+    }
+
     /// Consumes until `shutdown`, finishing the batch in hand; starts again
     /// from the checkpoint after a failure.
-    pub async fn run(self, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            if let Err(error) = self.lead(&shutdown).await {
-                warn!(
-                    projection = self.projection.name(),
-                    error = format!("{error:#}"),
-                    "projector failed; restarting from its checkpoint"
-                );
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let what = format!("projector {}", self.projection.name());
+        until_shutdown(&what, Duration::from_secs(1), &shutdown, || {
+            self.lead(&shutdown)
+        })
+        .await;
     }
 
     /// Waits to be the one instance running this projection, then consumes.
-    /// The lock lives on a connection of its own: it goes when the process does.
     async fn lead(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        let mut leader = self.pool.acquire().await?.detach();
         let key = format!("projector:{}", self.projection.name());
-        loop {
-            let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                .bind(&key)
-                .fetch_one(&mut leader)
-                .await?;
-            if mine {
-                break;
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        let Some(mut lease) =
+            Lease::acquire(&self.pool, &key, Duration::from_secs(1), shutdown).await?
+        else {
+            return Ok(());
+        };
         let outcome = match self.projection.prepare().await {
-            Ok(()) => self.consume(&mut leader, shutdown).await,
+            Ok(()) => self.consume(&mut lease, shutdown).await,
             Err(error) => Err(error.context("cannot prepare the read model")),
         };
-        if let Err(error) = leader.close().await {
-            warn!(error = %error, "cannot close the projector's lock connection");
-        }
+        lease.release().await;
         outcome
     }
 
-    async fn consume(
-        &self,
-        leader: &mut PgConnection,
-        shutdown: &CancellationToken,
-    ) -> anyhow::Result<()> {
+    async fn consume(&self, lease: &mut Lease, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let name = self.projection.name();
         let subjects = self.projection.subjects();
         let mut stream = self
@@ -207,7 +189,7 @@ impl ProjectorRunner {
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the consumer of {name}: {e}"))?;
         let outcome = self
-            .read(&mut consumer, leader, done, &incarnation, shutdown)
+            .read(&mut consumer, lease, done, &incarnation, shutdown)
             .await;
         // Best effort: the server would drop it after INACTIVE_THRESHOLD anyway.
         let consumer_name = consumer.cached_info().name.clone();
@@ -222,7 +204,7 @@ impl ProjectorRunner {
     async fn read(
         &self,
         consumer: &mut jetstream::consumer::PullConsumer,
-        leader: &mut PgConnection,
+        lease: &mut Lease,
         mut done: u64,
         incarnation: &str,
         shutdown: &CancellationToken,
@@ -238,11 +220,8 @@ impl ProjectorRunner {
                 self.redrive(&label).await?;
                 redriven = tokio::time::Instant::now();
             }
-            // Still the one instance: the lock lives as long as this connection.
-            sqlx::query("SELECT 1")
-                .execute(&mut *leader)
-                .await
-                .context("lost the connection that holds the projector's lock")?;
+            // Still the one instance.
+            lease.check().await?;
             let mut batch = consumer
                 .fetch()
                 .max_messages(BATCH)

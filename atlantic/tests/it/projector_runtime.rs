@@ -85,7 +85,8 @@ async fn an_outage_delays_events_and_loses_none() {
         metrics.clone(),
     );
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(runner.run(shutdown.clone()));
+    let stop = shutdown.clone();
+    let running = tokio::spawn(async move { runner.run(stop).await });
 
     // Five tries of the first event, then a run from the checkpoint again.
     eventually(

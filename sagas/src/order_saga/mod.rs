@@ -22,6 +22,7 @@ use atlantic_platform::dead_letters::{self, header_map, DeadLetters, NewLetter, 
 use atlantic_platform::metadata::CommandMetadata;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::streams::EVENTS_STREAM;
+use atlantic_platform::supervisor::until_shutdown;
 use futures::StreamExt;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -123,23 +124,18 @@ impl OrderSaga {
     /// Runs until `shutdown`: consumes, watches deadlines, and resumes payments
     /// that were waiting when the process last stopped. Failures of the
     /// consumer restart it after a pause.
-    pub async fn run(self, shutdown: CancellationToken) {
-        let saga = self.inner;
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let saga = self.inner.clone();
         saga.resume_pending_payments().await;
         let watcher = tokio::spawn(saga.clone().watch_deadlines(shutdown.clone()));
         let redriver = tokio::spawn(saga.clone().redrive(shutdown.clone()));
-        while !shutdown.is_cancelled() {
-            if let Err(error) = saga.clone().consume(&shutdown).await {
-                warn!(
-                    error = format!("{error:#}"),
-                    "order saga consumer failed; restarting"
-                );
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
+        until_shutdown(
+            "order saga consumer",
+            Duration::from_secs(1),
+            &shutdown,
+            || saga.clone().consume(&shutdown),
+        )
+        .await;
         let _ = watcher.await;
         let _ = redriver.await;
     }

@@ -150,7 +150,8 @@ impl TestEnv {
                 saga,
                 state.metrics.clone(),
             );
-            tokio::spawn(saga.run(shutdown.clone()));
+            let stop = shutdown.clone();
+            tokio::spawn(async move { saga.run(stop).await });
         }
         let query = if read_side {
             let cache = ProductCache::new(
@@ -197,7 +198,8 @@ impl TestEnv {
                     projection,
                     state.metrics.clone(),
                 );
-                tokio::spawn(runner.run(shutdown.clone()));
+                let stop = shutdown.clone();
+                tokio::spawn(async move { runner.run(stop).await });
             }
             let query_state = QueryState {
                 pool: state.pool.clone(),
