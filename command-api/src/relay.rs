@@ -29,6 +29,7 @@ use atlantic_domain::integration::{event_id, message_id, to_integration_event};
 use atlantic_platform::dead_letters::{
     header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL,
 };
+use atlantic_platform::headers;
 use atlantic_platform::lease::Lease;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::streams::{self, EVENTS_STREAM};
@@ -218,7 +219,7 @@ impl Relay {
                 .map_err(|e| anyhow::anyhow!("cannot read the stream's last message: {e}"))?;
             let position: i64 = last
                 .headers
-                .get("Atlantic-Position")
+                .get(headers::POSITION)
                 .and_then(|v| v.as_str().parse().ok())
                 .context("the stream's last message has no Atlantic-Position")?;
             let row: Option<(i64,)> = sqlx::query_as(
@@ -475,19 +476,16 @@ fn headers(row: &EventRow) -> HeaderMap {
         message_id(&row.aggregate_type, &row.aggregate_id, row.sequence).as_str(),
     );
     headers.insert(
-        "Atlantic-Event-Id",
+        headers::EVENT_ID,
         event_id(&row.aggregate_type, &row.aggregate_id, row.sequence)
             .to_string()
             .as_str(),
     );
-    headers.insert(
-        "Atlantic-Position",
-        row.global_position.to_string().as_str(),
-    );
-    headers.insert("Atlantic-Aggregate-Type", row.aggregate_type.as_str());
-    headers.insert("Atlantic-Aggregate-Id", row.aggregate_id.as_str());
-    headers.insert("Atlantic-Sequence", row.sequence.to_string().as_str());
-    headers.insert("Atlantic-Correlation-Id", meta("correlationId").as_str());
-    headers.insert("Atlantic-Causation-Id", meta("causationId").as_str());
+    headers.insert(headers::POSITION, row.global_position.to_string().as_str());
+    headers.insert(headers::AGGREGATE_TYPE, row.aggregate_type.as_str());
+    headers.insert(headers::AGGREGATE_ID, row.aggregate_id.as_str());
+    headers.insert(headers::SEQUENCE, row.sequence.to_string().as_str());
+    headers.insert(headers::CORRELATION_ID, meta("correlationId").as_str());
+    headers.insert(headers::CAUSATION_ID, meta("causationId").as_str());
     headers
 }

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use async_nats::jetstream;
 use atlantic_platform::dead_letters::header_map;
+use atlantic_platform::headers;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,12 +51,12 @@ impl Envelope {
         };
         Ok(Envelope {
             subject: subject.to_string(),
-            aggregate_type: header("Atlantic-Aggregate-Type")?,
-            aggregate_id: header("Atlantic-Aggregate-Id")?,
-            sequence: header("Atlantic-Sequence")?
+            aggregate_type: header(headers::AGGREGATE_TYPE)?,
+            aggregate_id: header(headers::AGGREGATE_ID)?,
+            sequence: header(headers::SEQUENCE)?
                 .parse()
                 .context("bad Atlantic-Sequence")?,
-            position: header("Atlantic-Position")?
+            position: header(headers::POSITION)?
                 .parse()
                 .context("bad Atlantic-Position")?,
             body: serde_json::from_slice(payload).context("body is not JSON")?,

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod cache;
 pub mod envelope;
 pub mod order_views;
+pub mod postgres_batch;
 pub mod replay;
 pub mod reviews;
 pub mod runtime;

@@ -177,7 +177,7 @@ impl Projection for OrderViews {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
+        let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         for event in events {
             match event.aggregate_type.as_str() {
                 "Order" => apply_order(&mut tx, event).await?,

@@ -168,7 +168,7 @@ impl Projection for Reviews {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
+        let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         let mut rated = BTreeSet::new();
         for event in events {
             match event.aggregate_type.as_str() {

@@ -159,7 +159,7 @@ impl Projection for SearchProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut tx = crate::replay::begin_batch(&self.pool, self.name()).await?;
+        let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         for event in events {
             if event.aggregate_type == "Rating" {
                 apply_rating(&mut tx, event).await?;

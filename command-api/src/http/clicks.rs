@@ -5,6 +5,7 @@ use super::extract::{Body, RequestId};
 use super::AppState;
 use async_nats::HeaderMap;
 use atlantic_domain::Text;
+use atlantic_platform::headers;
 use atlantic_platform::http::error::ApiError;
 use atlantic_platform::sessions::Attempt;
 use axum::extract::{ConnectInfo, State};
@@ -93,11 +94,11 @@ pub async fn track(
     });
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", format!("Click:{click_id}").as_str());
-    headers.insert("Atlantic-Aggregate-Type", "Click");
-    headers.insert("Atlantic-Aggregate-Id", click_id.to_string().as_str());
-    headers.insert("Atlantic-Sequence", "1");
-    headers.insert("Atlantic-Position", "0");
-    headers.insert("Atlantic-Correlation-Id", request_id.to_string().as_str());
+    headers.insert(headers::AGGREGATE_TYPE, "Click");
+    headers.insert(headers::AGGREGATE_ID, click_id.to_string().as_str());
+    headers.insert(headers::SEQUENCE, "1");
+    headers.insert(headers::POSITION, "0");
+    headers.insert(headers::CORRELATION_ID, request_id.to_string().as_str());
     let js = async_nats::jetstream::new(state.nats.clone());
     js.publish_with_headers("clicks.tracked", headers, payload.to_string().into())
         .await

@@ -19,6 +19,7 @@ use atlantic_domain::payment::Payment;
 use atlantic_domain::product::Product;
 use atlantic_platform::bus::CommandBus;
 use atlantic_platform::dead_letters::{self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
+use atlantic_platform::headers;
 use atlantic_platform::metadata::CommandMetadata;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::streams::EVENTS_STREAM;
@@ -293,11 +294,11 @@ impl Saga {
             .unwrap_or_default()
             .to_string();
         let header = |name: &str| headers.get(name).and_then(|v| Uuid::parse_str(v).ok());
-        let order_id = header("Atlantic-Aggregate-Id")
+        let order_id = header(headers::AGGREGATE_ID)
             .ok_or_else(|| anyhow::anyhow!("message without Atlantic-Aggregate-Id"))?;
-        let event_id = header("Atlantic-Event-Id").unwrap_or_else(Uuid::now_v7);
+        let event_id = header(headers::EVENT_ID).unwrap_or_else(Uuid::now_v7);
         let metadata = CommandMetadata {
-            correlation_id: header("Atlantic-Correlation-Id").unwrap_or(event_id),
+            correlation_id: header(headers::CORRELATION_ID).unwrap_or(event_id),
             causation_id: event_id,
             user_id: None,
             request_id: None,
@@ -322,7 +323,7 @@ fn worker_for(message: &jetstream::Message, workers: usize) -> usize {
     message
         .headers
         .as_ref()
-        .and_then(|h| h.get("Atlantic-Aggregate-Id"))
+        .and_then(|h| h.get(headers::AGGREGATE_ID))
         .map(|v| v.as_str().to_string())
         .hash(&mut hasher);
     (hasher.finish() as usize) % workers
