@@ -1,0 +1,92 @@
+//! The command line: the argument types (`args.rs`), one module per command
+//! that is not a component, and the dispatch.
+
+mod args;
+mod dead_letters;
+mod payments;
+mod replay;
+mod seed;
+mod user;
+
+use crate::components::{Components, ProjectionName};
+pub use args::Cli;
+use args::{PaymentsCommand, Subcommands, UserCommand};
+use atlantic_platform::db;
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Subcommands::Serve(run) => {
+                let all = Components {
+                    command_api: true,
+                    query_api: true,
+                    relay: true,
+                    saga: true,
+                    projections: ProjectionName::All.expand(),
+                };
+                run.launch(all).await
+            }
+            Subcommands::CommandApi(run) => {
+                run.launch(Components {
+                    command_api: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::QueryApi(run) => {
+                run.launch(Components {
+                    query_api: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::Relay(run) => {
+                run.launch(Components {
+                    relay: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::Saga(run) => {
+                run.launch(Components {
+                    saga: true,
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::Project { projection, run } => {
+                run.launch(Components {
+                    projections: projection.expand(),
+                    ..Components::NONE
+                })
+                .await
+            }
+            Subcommands::Migrate(connections) => {
+                db::migrate(&connections.database_url).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Subcommands::Seed(seed) => seed::seed_catalog(seed).await,
+            Subcommands::Replay(replay) => replay::replay_read_models(replay).await,
+            Subcommands::User {
+                command: UserCommand::Create(args),
+            } => user::create_user(args).await,
+            Subcommands::DeadLetters { command } => dead_letters::dead_letters(command).await,
+            Subcommands::Payments {
+                command: PaymentsCommand::Audit(connections),
+            } => payments::audit_payments(connections).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,23 @@
+//! `atlantic payments audit`: the money at the gateway against the orders.
+
+use atlantic_platform::db;
+
+use super::args::Connections;
+use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
+use atlantic_sagas::payments_audit;
+
+pub(super) async fn audit_payments(connections: Connections) -> anyhow::Result<()> {
+    let pool = db::connect(&connections.database_url, 2).await?;
+    let gateway = SandboxPaymentGateway::new(pool.clone());
+    let disagreements = payments_audit::audit(&pool, &gateway).await?;
+    for d in &disagreements {
+        println!("{}\t{}\t{}", d.order_id, d.last_event, d.problem);
+    }
+    if disagreements.is_empty() {
+        println!("every order's money agrees with its state");
+        Ok(())
+    } else {
+        eprintln!("{} orders disagree with their money", disagreements.len());
+        std::process::exit(1)
+    }
+}
