@@ -325,6 +325,37 @@ fn spawn_writes(
     })
 }
 
+/// Writes without end in the background, once `at_least` of them are done.
+async fn writes_under_way(
+    api: &Api,
+    seller: &Shopper,
+    customer: &Shopper,
+    products: &[Uuid],
+    at_least: usize,
+) -> (tokio::task::JoinHandle<()>, Arc<AtomicUsize>) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let writes = spawn_writes(
+        api.clone(),
+        seller,
+        customer,
+        products,
+        usize::MAX,
+        done.clone(),
+    );
+    written(&done, at_least).await;
+    (writes, done)
+}
+
+/// Waits until `done` counts `at_least` writes.
+async fn written(done: &AtomicUsize, at_least: usize) {
+    eventually(
+        Duration::from_secs(60),
+        "writes to be under way",
+        || async { (done.load(Ordering::SeqCst) >= at_least).then_some(()) },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     let env = TestEnv::with_meili("the Meilisearch part of a replay during writes").await;
@@ -379,21 +410,7 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     .await;
 
     // Writes go on until the replays are done.
-    let done = Arc::new(AtomicUsize::new(0));
-    let writes = spawn_writes(
-        app.api.clone(),
-        &seller,
-        &customer,
-        &products,
-        usize::MAX,
-        done.clone(),
-    );
-    eventually(
-        Duration::from_secs(60),
-        "writes to be under way",
-        || async { (done.load(Ordering::SeqCst) >= 40).then_some(()) },
-    )
-    .await;
+    let (writes, done) = writes_under_way(&app.api, &seller, &customer, &products, 40).await;
     let url = env.database_url.clone();
     let before_replays = done.load(Ordering::SeqCst);
     replay::replay_postgres(&env.pool, &url, &SEARCH, false, &|_| {})
@@ -606,21 +623,7 @@ async fn search_converges_after_meilisearch_goes_away_while_products_change() {
     support::receive(&app, &env.pool, &admin, &customer, &products).await;
     converged(&env).await;
 
-    let done = Arc::new(AtomicUsize::new(0));
-    let writes = spawn_writes(
-        app.api.clone(),
-        &seller,
-        &customer,
-        &products,
-        usize::MAX,
-        done.clone(),
-    );
-    eventually(
-        Duration::from_secs(60),
-        "writes to be under way",
-        || async { (done.load(Ordering::SeqCst) >= 16).then_some(()) },
-    )
-    .await;
+    let (writes, done) = writes_under_way(&app.api, &seller, &customer, &products, 16).await;
     env.meili.as_mut().expect("a Meilisearch").kill_9();
 
     let search = query
@@ -648,12 +651,7 @@ async fn search_converges_after_meilisearch_goes_away_while_products_change() {
     );
     env.meili.as_mut().expect("a Meilisearch").restart();
     let restarted = done.load(Ordering::SeqCst);
-    eventually(
-        Duration::from_secs(60),
-        "writes after the restart",
-        || async { (done.load(Ordering::SeqCst) >= restarted + 16).then_some(()) },
-    )
-    .await;
+    written(&done, restarted + 16).await;
     writes.abort();
 
     converged(&env).await;

@@ -7,6 +7,7 @@ use atlantic_projections::replay;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Envelope, MeiliProjection, Projection};
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex, SearchQuery, Sort};
+use meilisearch_sdk::client::Client;
 use meilisearch_sdk::tasks::TasksSearchQuery;
 use serde_json::json;
 use std::collections::HashSet;
@@ -266,17 +267,23 @@ async fn the_postgres_adapter_keeps_the_search_contract() {
     .await;
 }
 
+/// A client of `meili`, a new products index's name and its projection (the
+/// index made and set up).
+async fn meili_index(meili: &MeiliServer) -> (Client, String, MeiliProjection) {
+    let uid = format!("test_{}_products", Uuid::now_v7().simple());
+    let client = Client::new(meili.url(), Some(meili.key())).unwrap();
+    let projection = MeiliProjection::connect(&meili.url(), Some(meili.key()), &uid)
+        .await
+        .unwrap();
+    (client, uid, projection)
+}
+
 #[tokio::test]
 async fn the_meilisearch_adapter_keeps_the_search_contract() {
     let Some(meili) = MeiliServer::start("the Meilisearch contract") else {
         return;
     };
-    let (url, key) = (meili.url(), Some(meili.key().to_string()));
-    let uid = format!("test_{}_products", Uuid::now_v7().simple());
-    let client = meilisearch_sdk::client::Client::new(&url, key.as_deref()).unwrap();
-    let projection = MeiliProjection::connect(&url, key.as_deref(), &uid)
-        .await
-        .unwrap();
+    let (client, uid, projection) = meili_index(&meili).await;
     contract(&projection, &MeiliSearch::new(&client, &uid)).await;
     let _ = client.delete_index(&uid).await;
 }
@@ -326,12 +333,7 @@ async fn meilisearch_settings_are_code_applied_at_start_and_put_back() {
     let Some(meili) = MeiliServer::start("the Meilisearch settings") else {
         return;
     };
-    let (url, key) = (meili.url(), Some(meili.key().to_string()));
-    let uid = format!("test_{}_products", Uuid::now_v7().simple());
-    let client = meilisearch_sdk::client::Client::new(&url, key.as_deref()).unwrap();
-    let projection = MeiliProjection::connect(&url, key.as_deref(), &uid)
-        .await
-        .unwrap();
+    let (client, uid, projection) = meili_index(&meili).await;
     let index = client.index(&uid);
     let searched = Some(
         ["category", "name", "brand", "description"]
