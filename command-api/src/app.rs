@@ -2,11 +2,11 @@
 //! relay until shutdown.
 
 use crate::http::{self, AppState};
-use crate::relay::Relay;
 use anyhow::Context;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::{RateLimits, SessionStore};
-use atlantic_platform::{db, streams};
+use atlantic_platform::{db, redis_connection, streams};
+use atlantic_relay::Relay;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -59,11 +59,7 @@ impl Application {
         let pool = db::connect(&settings.database_url, settings.max_connections).await?;
         let nats = connect_nats(&settings.nats_url).await?;
         streams::ensure(&async_nats::jetstream::new(nats.clone())).await?;
-        let redis_client =
-            redis::Client::open(settings.redis_url.as_str()).context("bad REDIS_URL")?;
-        let redis = redis::aio::ConnectionManager::new(redis_client)
-            .await
-            .context("cannot connect to Redis (REDIS_URL)")?;
+        let redis = redis_connection::connect(&settings.redis_url).await?;
         let sessions = SessionStore::new(
             redis,
             settings.redis_prefix.clone(),

@@ -1,9 +1,8 @@
-//! Atlantic's write side: the HTTP command API, the event store on Postgres
-//! (postgres-es), and the relay that publishes committed events to NATS
-//! JetStream exactly once and in order.
+//! Atlantic's command API: HTTP requests to commands on the event store, the
+//! application that runs it (with the relay, `atlantic_relay`, when asked),
+//! and the catalogue seeder.
 
 pub mod app;
 pub mod http;
 pub mod purchases;
-pub mod relay;
 pub mod seed;

@@ -10,7 +10,7 @@ use crate::http::AppState;
 use anyhow::Context;
 use atlantic_domain::bounds::check_catalogue_rating;
 use atlantic_domain::product::{ProductCommand, ProductDetails, ProductError};
-use atlantic_domain::seller::{SellerCommand, SellerError};
+use atlantic_domain::seller::{seller_id_of, SellerCommand, SellerError};
 use atlantic_domain::{Actor, Email, Money, Text};
 use atlantic_platform::bus::CommandError;
 use atlantic_platform::metadata::CommandMetadata;
@@ -146,7 +146,7 @@ fn listing(raw: &Value, file_category: &str, fallback_id: Uuid) -> Listing {
 
 /// The seller that catalogue listings are sold by.
 pub fn catalogue_seller() -> Uuid {
-    crate::http::seller_id_of(Uuid::nil())
+    seller_id_of(Uuid::nil())
 }
 
 /// Loads every `*.json` of `dir` with `inventory` units each; `progress` is

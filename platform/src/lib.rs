@@ -13,6 +13,7 @@ pub mod lease;
 pub mod metadata;
 pub mod metrics;
 pub mod passwords;
+pub mod redis_connection;
 pub mod sessions;
 pub mod streams;
 pub mod supervisor;

@@ -1,7 +1,7 @@
 //! `atlantic replay`: read models rebuilt from the events table.
 
-use atlantic_command_api::app::Application;
 use atlantic_platform::db;
+use atlantic_platform::redis_connection;
 
 use super::args::{Replay, ReplayName};
 use atlantic_projections::analytics::Analytics;
@@ -12,8 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub(super) async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
     db::migrate(&args.connections.database_url).await?;
-    let app = Application::build(args.connections.commands_only()).await?;
-    let state = app.state();
+    // Postgres and Redis only: a replay reads the events table, not NATS.
+    let pool = db::connect(&args.connections.database_url, 4).await?;
+    let redis = redis_connection::connect(&args.connections.redis_url).await?;
+    let prefix = &args.connections.redis_prefix;
     let names = match args.projection {
         ReplayName::All => vec![
             ReplayName::Search,
@@ -42,21 +44,16 @@ pub(super) async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
         let summary = match name {
             ReplayName::Search => {
                 // The Postgres tables stay the product read model beside Meilisearch.
-                let summary = replay::replay_postgres(
-                    &state.pool,
-                    url,
-                    &replay::SEARCH,
-                    args.dry_run,
-                    &progress,
-                )
-                .await?;
+                let summary =
+                    replay::replay_postgres(&pool, url, &replay::SEARCH, args.dry_run, &progress)
+                        .await?;
                 match args.meili.target() {
                     Some(meili) => {
                         report("Search (Postgres tables)", args.dry_run, summary);
                         bar.reset();
                         bar.set_prefix("Meilisearch");
                         let summary = replay::replay_meili(
-                            &state.pool,
+                            &pool,
                             &meili.url,
                             meili.key.as_deref(),
                             &meili.index(),
@@ -72,52 +69,29 @@ pub(super) async fn replay_read_models(args: Replay) -> anyhow::Result<()> {
                 }
             }
             ReplayName::OrderViews => {
-                replay::replay_postgres(
-                    &state.pool,
-                    url,
-                    &replay::ORDER_VIEWS,
-                    args.dry_run,
-                    &progress,
-                )
-                .await?
+                replay::replay_postgres(&pool, url, &replay::ORDER_VIEWS, args.dry_run, &progress)
+                    .await?
             }
             ReplayName::Reviews => {
-                let summary = replay::replay_postgres(
-                    &state.pool,
-                    url,
-                    &replay::REVIEWS,
-                    args.dry_run,
-                    &progress,
-                )
-                .await?;
+                let summary =
+                    replay::replay_postgres(&pool, url, &replay::REVIEWS, args.dry_run, &progress)
+                        .await?;
                 if !args.dry_run {
-                    let cache = ProductCache::new(
-                        state.sessions.connection(),
-                        state.sessions.prefix().to_string(),
-                    );
-                    reviews::refresh_summaries(&state.pool, &cache).await?;
+                    let cache = ProductCache::new(redis.clone(), prefix.clone());
+                    reviews::refresh_summaries(&pool, &cache).await?;
                 }
                 summary
             }
             ReplayName::Cache => {
-                let cache = ProductCache::new(
-                    state.sessions.connection(),
-                    state.sessions.prefix().to_string(),
-                );
+                let cache = ProductCache::new(redis.clone(), prefix.clone());
                 let projection = CacheProjection::new(cache);
-                replay::replay_in_place(
-                    &state.pool,
-                    &projection,
-                    &["Product"],
-                    args.dry_run,
-                    &progress,
-                )
-                .await?
+                replay::replay_in_place(&pool, &projection, &["Product"], args.dry_run, &progress)
+                    .await?
             }
             ReplayName::Analytics => {
                 let live =
                     Analytics::connect(&args.clickhouse.url, &args.clickhouse.database).await?;
-                replay::replay_analytics(&state.pool, &live, args.dry_run, &progress).await?
+                replay::replay_analytics(&pool, &live, args.dry_run, &progress).await?
             }
             ReplayName::All => continue,
         };

@@ -13,7 +13,6 @@ mod sessions;
 mod users;
 
 pub use atlantic_platform::http::{ApiError, Problem};
-pub use sellers::seller_id_of;
 pub use users::register_user;
 
 use atlantic_domain::comment::Comment;

@@ -2,6 +2,7 @@
 
 use super::extract::{AuthUser, Body, IdPath};
 use super::{accept, Accepted, AppState};
+use atlantic_domain::seller::seller_id_of;
 use atlantic_domain::seller::{SellerCommand, SellerError};
 use atlantic_domain::user::UserCommand;
 use atlantic_domain::{Email, Role, Text};
@@ -14,9 +15,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Namespace of seller ids: a seller's id is derived from its owner's.
-const SELLER_NAMESPACE: Uuid = Uuid::from_u128(0x5e11_e700_0000_4000_8000_0000_0000_0001);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,12 +46,6 @@ pub struct UpdateSeller {
     /// New contact address.
     #[schema(value_type = Option<String>)]
     pub contact_email: Option<Email>,
-}
-
-/// The id of the seller `owner` runs. One seller per user, so deriving the id
-/// from the owner makes creating a seller (two aggregates) safe to retry.
-pub fn seller_id_of(owner: Uuid) -> Uuid {
-    Uuid::new_v5(&SELLER_NAMESPACE, owner.as_bytes())
 }
 
 /// Become a seller (or, as an admin, make another user one).
