@@ -5,14 +5,10 @@ use anyhow::Context;
 use atlantic_command_api::app::{Application, Settings};
 use atlantic_platform::db;
 use atlantic_platform::supervisor::Supervisor;
-use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
-use atlantic_projections::cache::{CacheProjection, ProductCache};
-use atlantic_projections::order_views::OrderViews;
-use atlantic_projections::replay::{pause_key, Pausable};
-use atlantic_projections::reviews::Reviews;
-use atlantic_projections::search::SearchProjection;
-use atlantic_projections::MeiliProjection;
-use atlantic_projections::{Projection, ProjectorRunner};
+use atlantic_projections::analytics::Analytics;
+use atlantic_projections::cache::ProductCache;
+use atlantic_projections::read_models::{MeiliIndex, ReadModel, Stores};
+use atlantic_projections::ProjectorRunner;
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch};
 use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_sagas::carrier::SandboxCarrier;
@@ -43,17 +39,15 @@ pub enum ProjectionName {
 
 impl ProjectionName {
     /// The read models this name stands for.
-    pub fn expand(self) -> Vec<ProjectionName> {
+    pub fn read_models(self) -> Vec<ReadModel> {
         match self {
-            ProjectionName::All => vec![
-                ProjectionName::Search,
-                ProjectionName::Cache,
-                ProjectionName::OrderViews,
-                ProjectionName::Reviews,
-                ProjectionName::Analytics,
-                ProjectionName::Clicks,
-            ],
-            one => vec![one],
+            ProjectionName::Search => vec![ReadModel::Search],
+            ProjectionName::Cache => vec![ReadModel::Cache],
+            ProjectionName::OrderViews => vec![ReadModel::OrderViews],
+            ProjectionName::Reviews => vec![ReadModel::Reviews],
+            ProjectionName::Analytics => vec![ReadModel::Analytics],
+            ProjectionName::Clicks => vec![ReadModel::Clicks],
+            ProjectionName::All => ReadModel::ALL.to_vec(),
         }
     }
 }
@@ -108,8 +102,8 @@ pub struct Components {
     pub relay: bool,
     /// The order saga.
     pub saga: bool,
-    /// These projectors.
-    pub projections: Vec<ProjectionName>,
+    /// These read models' projectors.
+    pub projections: Vec<ReadModel>,
 }
 
 impl Components {
@@ -145,11 +139,8 @@ pub async fn run(
     );
     let shutdown = CancellationToken::new();
     let mut supervisor = Supervisor::new(shutdown.clone());
-    let needs_analytics = components.query_api
-        || components
-            .projections
-            .iter()
-            .any(|p| matches!(p, ProjectionName::Analytics | ProjectionName::Clicks));
+    let needs_analytics =
+        components.query_api || components.projections.iter().any(|m| m.needs_analytics());
     let analytics = if needs_analytics {
         Some(Analytics::connect(&clickhouse.url, &clickhouse.database).await?)
     } else {
@@ -197,50 +188,26 @@ pub async fn run(
             }
         });
     }
-    if let (Some(meili), true) = (
-        meili,
-        components.projections.contains(&ProjectionName::Search),
-    ) {
-        // The Postgres search tables stay the product read model (detail
-        // read-through); Meilisearch serves the searches.
-        let index = meili.index();
-        let projection = MeiliProjection::new(&meili.url, meili.key.as_deref(), &index)?;
-        let key = pause_key(projection.name(), &index);
-        let projection = Pausable::new(Arc::new(projection), state.pool.clone(), key);
-        let runner = ProjectorRunner::new(
-            js.clone(),
-            state.pool.clone(),
-            Arc::new(projection),
-            state.metrics.clone(),
-        );
-        supervise_projector(&mut supervisor, runner);
-    }
-    for name in components.projections {
-        let projection: Arc<dyn Projection> = match name {
-            ProjectionName::Search => Arc::new(SearchProjection::new(state.pool.clone())),
-            ProjectionName::Cache => Arc::new(CacheProjection::new(cache.clone())),
-            ProjectionName::OrderViews => Arc::new(OrderViews::new(state.pool.clone())),
-            ProjectionName::Reviews => {
-                Arc::new(Reviews::with_cache(state.pool.clone(), cache.clone()))
-            }
-            ProjectionName::Analytics => {
-                let analytics = analytics.clone().context("analytics")?;
-                let key = pause_key("analytics", analytics.database());
-                let projection = Arc::new(AnalyticsProjection::new(analytics));
-                Arc::new(Pausable::new(projection, state.pool.clone(), key))
-            }
-            ProjectionName::Clicks => Arc::new(ClicksProjection::new(
-                analytics.clone().context("analytics")?,
-            )),
-            ProjectionName::All => continue,
-        };
-        let runner = ProjectorRunner::new(
-            js.clone(),
-            state.pool.clone(),
-            projection,
-            state.metrics.clone(),
-        );
-        supervise_projector(&mut supervisor, runner);
+    let stores = Stores {
+        pool: state.pool.clone(),
+        cache: cache.clone(),
+        analytics: analytics.clone(),
+        meili: meili.map(|meili| MeiliIndex {
+            url: meili.url.clone(),
+            key: meili.key.clone(),
+            index: meili.index(),
+        }),
+    };
+    for model in components.projections {
+        for projection in model.projections(&stores)? {
+            let runner = ProjectorRunner::new(
+                js.clone(),
+                state.pool.clone(),
+                projection,
+                state.metrics.clone(),
+            );
+            supervise_projector(&mut supervisor, runner);
+        }
     }
     if components.command_api || components.relay {
         supervisor.once("command-api", app.run(shutdown.clone()));

@@ -23,7 +23,7 @@ impl Cli {
                     query_api: true,
                     relay: true,
                     saga: true,
-                    projections: ProjectionName::All.expand(),
+                    projections: ProjectionName::All.read_models(),
                 };
                 run.launch(all).await
             }
@@ -57,7 +57,7 @@ impl Cli {
             }
             Subcommands::Project { projection, run } => {
                 run.launch(Components {
-                    projections: projection.expand(),
+                    projections: projection.read_models(),
                     ..Components::NONE
                 })
                 .await

@@ -11,14 +11,10 @@ use atlantic_platform::db;
 use atlantic_platform::dead_letters::{DeadLetters, Letter, Selection};
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::RateLimits;
-use atlantic_projections::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
-use atlantic_projections::cache::{CacheProjection, ProductCache};
-use atlantic_projections::order_views::OrderViews;
-use atlantic_projections::replay::{pause_key, Pausable};
-use atlantic_projections::reviews::Reviews;
-use atlantic_projections::search::SearchProjection;
-use atlantic_projections::MeiliProjection;
-use atlantic_projections::{Projection, ProjectorRunner};
+use atlantic_projections::analytics::Analytics;
+use atlantic_projections::cache::ProductCache;
+use atlantic_projections::read_models::{MeiliIndex, ReadModel, Stores};
+use atlantic_projections::ProjectorRunner;
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex};
 use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_sagas::carrier::SandboxCarrier;
@@ -162,35 +158,29 @@ impl TestEnv {
             let analytics = Analytics::connect(&clickhouse_url(), &self.clickhouse_database)
                 .await
                 .expect("connect to ClickHouse");
-            let mut projections: Vec<Arc<dyn Projection>> = vec![
-                Arc::new(SearchProjection::new(state.pool.clone())),
-                Arc::new(CacheProjection::new(cache.clone())),
-                Arc::new(OrderViews::new(state.pool.clone())),
-                Arc::new(Reviews::with_cache(state.pool.clone(), cache.clone())),
-                Arc::new(Pausable::new(
-                    Arc::new(AnalyticsProjection::new(analytics.clone())),
-                    state.pool.clone(),
-                    pause_key("analytics", analytics.database()),
-                )),
-                Arc::new(ClicksProjection::new(analytics.clone())),
-            ];
-            let search: Arc<dyn SearchIndex> = match &self.meili {
+            let meili = self.meili.as_ref().map(|meili| MeiliIndex {
+                url: meili.url(),
+                key: Some(meili.key().to_string()),
+                index: self.meili_index(),
+            });
+            let search: Arc<dyn SearchIndex> = match &meili {
                 Some(meili) => {
-                    let (url, key, index) = (meili.url(), Some(meili.key()), self.meili_index());
-                    let projection =
-                        MeiliProjection::new(&url, key, &index).expect("a Meilisearch client");
-                    let pause = pause_key(projection.name(), &index);
-                    projections.push(Arc::new(Pausable::new(
-                        Arc::new(projection),
-                        state.pool.clone(),
-                        pause,
-                    )));
-                    let client = meilisearch_sdk::client::Client::new(&url, key)
-                        .expect("a Meilisearch client");
-                    Arc::new(MeiliSearch::new(&client, &index))
+                    let client =
+                        meilisearch_sdk::client::Client::new(&meili.url, meili.key.as_deref())
+                            .expect("a Meilisearch client");
+                    Arc::new(MeiliSearch::new(&client, &meili.index))
                 }
                 None => Arc::new(PostgresSearch::new(state.pool.clone())),
             };
+            let stores = Stores {
+                pool: state.pool.clone(),
+                cache: cache.clone(),
+                analytics: Some(analytics.clone()),
+                meili,
+            };
+            let projections = ReadModel::ALL
+                .iter()
+                .flat_map(|model| model.projections(&stores).expect("the read models"));
             for projection in projections {
                 let runner = ProjectorRunner::new(
                     js.clone(),

@@ -1,0 +1,107 @@
+//! The list of read models, each once with the live projections it runs and
+//! the stores they write to; `atlantic serve`, `atlantic project` and the
+//! tests start them from here.
+
+use crate::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
+use crate::cache::{CacheProjection, ProductCache};
+use crate::order_views::OrderViews;
+use crate::replay::{pause_key, Pausable};
+use crate::reviews::Reviews;
+use crate::search::SearchProjection;
+use crate::{MeiliProjection, Projection};
+use anyhow::Context;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// A read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadModel {
+    /// Product search: the Postgres tables and, where configured, Meilisearch.
+    Search,
+    /// Product detail documents in Redis.
+    Cache,
+    /// Orders, their timelines, user profiles and sellers.
+    OrderViews,
+    /// Ratings and comments.
+    Reviews,
+    /// Sales, stock and customers' areas in ClickHouse.
+    Analytics,
+    /// Clicks in ClickHouse.
+    Clicks,
+}
+
+/// Where search runs on Meilisearch.
+#[derive(Debug, Clone)]
+pub struct MeiliIndex {
+    /// Meilisearch's URL.
+    pub url: String,
+    /// Its API key.
+    pub key: Option<String>,
+    /// The products index.
+    pub index: String,
+}
+
+/// The stores the live projections write to.
+#[derive(Clone)]
+pub struct Stores {
+    /// Postgres (read models, checkpoints, pause locks).
+    pub pool: PgPool,
+    /// The product cache in Redis.
+    pub cache: ProductCache,
+    /// ClickHouse, for the read models that need it.
+    pub analytics: Option<Analytics>,
+    /// Meilisearch, when search runs on it.
+    pub meili: Option<MeiliIndex>,
+}
+
+impl ReadModel {
+    /// Every read model.
+    pub const ALL: [ReadModel; 6] = [
+        ReadModel::Search,
+        ReadModel::Cache,
+        ReadModel::OrderViews,
+        ReadModel::Reviews,
+        ReadModel::Analytics,
+        ReadModel::Clicks,
+    ];
+
+    /// Whether its projections write to ClickHouse.
+    pub fn needs_analytics(self) -> bool {
+        matches!(self, ReadModel::Analytics | ReadModel::Clicks)
+    }
+
+    /// Its live projections. Search keeps the Postgres tables (product
+    /// detail reads through them) and, with Meilisearch, its index beside.
+    pub fn projections(self, stores: &Stores) -> anyhow::Result<Vec<Arc<dyn Projection>>> {
+        let pool = || stores.pool.clone();
+        let analytics = || {
+            stores
+                .analytics
+                .clone()
+                .context("analytics needs ClickHouse")
+        };
+        Ok(match self {
+            ReadModel::Search => {
+                let mut search: Vec<Arc<dyn Projection>> =
+                    vec![Arc::new(SearchProjection::new(pool()))];
+                if let Some(meili) = &stores.meili {
+                    let projection =
+                        MeiliProjection::new(&meili.url, meili.key.as_deref(), &meili.index)?;
+                    let key = pause_key(projection.name(), &meili.index);
+                    search.push(Arc::new(Pausable::new(Arc::new(projection), pool(), key)));
+                }
+                search
+            }
+            ReadModel::Cache => vec![Arc::new(CacheProjection::new(stores.cache.clone()))],
+            ReadModel::OrderViews => vec![Arc::new(OrderViews::new(pool()))],
+            ReadModel::Reviews => vec![Arc::new(Reviews::with_cache(pool(), stores.cache.clone()))],
+            ReadModel::Analytics => {
+                let analytics = analytics()?;
+                let key = pause_key("analytics", analytics.database());
+                let projection = Arc::new(AnalyticsProjection::new(analytics));
+                vec![Arc::new(Pausable::new(projection, pool(), key))]
+            }
+            ReadModel::Clicks => vec![Arc::new(ClicksProjection::new(analytics()?))],
+        })
+    }
+}
