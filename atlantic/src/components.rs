@@ -18,35 +18,48 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// A read model, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// A read model by its name, or all of them (`atlantic project <name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectionName {
-    /// Product search (the Postgres adapter's tables).
-    Search,
-    /// Product detail documents in Redis.
-    Cache,
-    /// Orders, their timelines, user profiles and sellers.
-    OrderViews,
-    /// Ratings and comments.
-    Reviews,
-    /// Sales, stock and customers' areas in ClickHouse.
-    Analytics,
-    /// Clicks in ClickHouse.
-    Clicks,
+    /// One read model.
+    One(ReadModel),
     /// Every read model.
     All,
+}
+
+/// Every name the command line takes.
+const PROJECTION_NAMES: [ProjectionName; 7] = [
+    ProjectionName::One(ReadModel::ALL[0]),
+    ProjectionName::One(ReadModel::ALL[1]),
+    ProjectionName::One(ReadModel::ALL[2]),
+    ProjectionName::One(ReadModel::ALL[3]),
+    ProjectionName::One(ReadModel::ALL[4]),
+    ProjectionName::One(ReadModel::ALL[5]),
+    ProjectionName::All,
+];
+
+impl clap::ValueEnum for ProjectionName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PROJECTION_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            ProjectionName::One(model) => {
+                clap::builder::PossibleValue::new(model.name()).help(model.about())
+            }
+            ProjectionName::All => {
+                clap::builder::PossibleValue::new("all").help("Every read model")
+            }
+        })
+    }
 }
 
 impl ProjectionName {
     /// The read models this name stands for.
     pub fn read_models(self) -> Vec<ReadModel> {
         match self {
-            ProjectionName::Search => vec![ReadModel::Search],
-            ProjectionName::Cache => vec![ReadModel::Cache],
-            ProjectionName::OrderViews => vec![ReadModel::OrderViews],
-            ProjectionName::Reviews => vec![ReadModel::Reviews],
-            ProjectionName::Analytics => vec![ReadModel::Analytics],
-            ProjectionName::Clicks => vec![ReadModel::Clicks],
+            ProjectionName::One(model) => vec![model],
             ProjectionName::All => ReadModel::ALL.to_vec(),
         }
     }

@@ -65,6 +65,30 @@ impl ReadModel {
         ReadModel::Clicks,
     ];
 
+    /// Its name on the command line and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadModel::Search => "search",
+            ReadModel::Cache => "cache",
+            ReadModel::OrderViews => "order-views",
+            ReadModel::Reviews => "reviews",
+            ReadModel::Analytics => "analytics",
+            ReadModel::Clicks => "clicks",
+        }
+    }
+
+    /// What it holds, in a line.
+    pub fn about(self) -> &'static str {
+        match self {
+            ReadModel::Search => "Product search (and the Meilisearch index, when configured)",
+            ReadModel::Cache => "Product detail documents in Redis",
+            ReadModel::OrderViews => "Orders, their timelines, user profiles and sellers",
+            ReadModel::Reviews => "Ratings and comments",
+            ReadModel::Analytics => "Sales, stock and customers' areas in ClickHouse",
+            ReadModel::Clicks => "Clicks in ClickHouse",
+        }
+    }
+
     /// Whether its projections write to ClickHouse.
     pub fn needs_analytics(self) -> bool {
         matches!(self, ReadModel::Analytics | ReadModel::Clicks)
