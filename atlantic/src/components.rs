@@ -11,6 +11,7 @@ use atlantic_projections::read_models::{MeiliIndex, ReadModel, Stores};
 use atlantic_projections::ProjectorRunner;
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch};
 use atlantic_query_api::{QueryApi, QueryState};
+use atlantic_relay::Relay;
 use atlantic_sagas::carrier::SandboxCarrier;
 use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
 use atlantic_sagas::{OrderSaga, SagaSettings};
@@ -140,7 +141,13 @@ pub async fn run(
     components: Components,
 ) -> anyhow::Result<()> {
     db::migrate(&settings.database_url).await?;
-    let app = Application::build(settings).await?;
+    // The relay runs under the supervisor, not inside the command API's run,
+    // so that a panic of it is seen and it is started again.
+    let app = Application::build(Settings {
+        run_relay: false,
+        ..settings
+    })
+    .await?;
     if let Some(addr) = app.address() {
         tracing::info!(%addr, "command API listening");
     }
@@ -222,7 +229,21 @@ pub async fn run(
             supervise_projector(&mut supervisor, runner);
         }
     }
-    if components.command_api || components.relay {
+    if components.relay {
+        let relay = Arc::new(Relay::new(
+            state.pool.clone(),
+            state.nats.clone(),
+            state.metrics.clone(),
+        ));
+        supervisor.restarting("relay", move |stop| {
+            let relay = relay.clone();
+            async move {
+                relay.run(stop).await;
+                Ok(())
+            }
+        });
+    }
+    if components.command_api {
         supervisor.once("command-api", app.run(shutdown.clone()));
     }
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -31,6 +31,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 use uuid::Uuid;
@@ -124,12 +125,14 @@ impl OrderSaga {
 
     /// Runs until `shutdown`: consumes, watches deadlines, and resumes payments
     /// that were waiting when the process last stopped. Failures of the
-    /// consumer restart it after a pause.
+    /// consumer restart it after a pause. The deadline watcher and the
+    /// redriver are tasks of this run: they end with it, even when it panics.
     pub async fn run(&self, shutdown: CancellationToken) {
         let saga = self.inner.clone();
         saga.resume_pending_payments().await;
-        let watcher = tokio::spawn(saga.clone().watch_deadlines(shutdown.clone()));
-        let redriver = tokio::spawn(saga.clone().redrive(shutdown.clone()));
+        let mut helpers = JoinSet::new();
+        helpers.spawn(saga.clone().watch_deadlines(shutdown.clone()));
+        helpers.spawn(saga.clone().redrive(shutdown.clone()));
         until_shutdown(
             "order saga consumer",
             Duration::from_secs(1),
@@ -137,8 +140,7 @@ impl OrderSaga {
             || saga.clone().consume(&shutdown),
         )
         .await;
-        let _ = watcher.await;
-        let _ = redriver.await;
+        while helpers.join_next().await.is_some() {}
     }
 }
 
