@@ -2,7 +2,6 @@
 //! environment variable named in its help.
 
 mod cli;
-mod components;
 mod telemetry;
 
 use clap::Parser;

@@ -1,8 +1,5 @@
-//! Atlantic's command API: HTTP requests to commands on the event store, the
-//! application that runs it (with the relay, `atlantic_relay`, when asked),
-//! and the catalogue seeder.
+//! Atlantic's command API: HTTP requests to the use cases
+//! (`atlantic_application`), and the server that answers them.
 
 pub mod app;
 pub mod http;
-pub mod purchases;
-pub mod seed;

@@ -1,5 +1,6 @@
 //! The JetStream streams of the event contract.
 
+use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 use std::time::Duration;
 
@@ -16,6 +17,18 @@ pub const CLICKS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const CLICKS_MAX_BYTES: i64 = 1024 * 1024 * 1024;
 /// The largest click message.
 pub const CLICKS_MAX_MESSAGE: i32 = 4096;
+
+/// Connects to NATS (retrying until it answers) and creates the streams.
+pub async fn connect(url: &str) -> anyhow::Result<async_nats::Client> {
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    ensure(&jetstream::new(client.clone())).await?;
+    Ok(client)
+}
 
 /// Creates the streams, or brings an existing one's limits up to date.
 pub async fn ensure(js: &jetstream::Context) -> anyhow::Result<()> {

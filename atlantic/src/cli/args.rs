@@ -1,8 +1,7 @@
 //! The command line's argument types: one struct per subcommand, flags
 //! with environment fallbacks and loopback defaults.
 
-use crate::components::{self, ClickHouse, Components, Meili, ProjectionName};
-use atlantic_command_api::app::Settings;
+use atlantic::system::{self, ClickHouse, Components, Config, Meili, ProjectionName};
 use atlantic_platform::db;
 use atlantic_platform::dead_letters::{DeadLetters, Selection};
 use atlantic_platform::metrics::Metrics;
@@ -303,15 +302,13 @@ pub(super) struct CreateUser {
 }
 
 impl Run {
-    pub(super) fn settings(&self, api: bool, relay: bool) -> Settings {
-        let c = &self.connections;
-        Settings {
-            database_url: c.database_url.clone(),
-            nats_url: c.nats_url.clone(),
-            redis_url: c.redis_url.clone(),
-            redis_prefix: c.redis_prefix.clone(),
-            command_api_addr: api.then_some(self.command_api_addr),
-            run_relay: relay,
+    /// The system's configuration from these flags.
+    pub(super) fn config(&self) -> Config {
+        Config {
+            command_api_addr: self.command_api_addr,
+            query_api_addr: self.query_api_addr,
+            clickhouse: self.clickhouse.clone(),
+            meili: self.meili.target(),
             session_ttl: Duration::from_secs(self.session_ttl_secs),
             rate_limits: RateLimits {
                 per_account: self.login_limit_per_account,
@@ -320,52 +317,46 @@ impl Run {
                 clicks_per_address: self.click_limit_per_address,
                 ..RateLimits::default()
             },
-            max_connections: c.max_connections,
+            saga: SagaSettings {
+                payment_timeout: Duration::from_secs(self.payment_timeout_secs),
+                max_deliveries: self.saga_max_deliveries,
+                ack_wait: Duration::from_secs(self.saga_ack_wait_secs),
+                redrive_wait: Duration::from_secs(self.saga_redrive_wait_secs),
+                ..SagaSettings::default()
+            },
+            ..self.connections.config()
         }
     }
-}
 
-impl Run {
-    /// Runs `components` until SIGINT or SIGTERM.
+    /// Starts `components` and runs them until a signal.
     pub(super) async fn launch(&self, components: Components) -> anyhow::Result<()> {
-        let settings = self.settings(components.command_api, components.relay);
-        let meili = self.meili.target();
-        components::run(
-            settings,
-            self.saga_settings(),
-            self.query_api_addr,
-            &self.clickhouse,
-            meili.as_ref(),
-            components,
-        )
-        .await
-    }
-
-    pub(super) fn saga_settings(&self) -> SagaSettings {
-        SagaSettings {
-            payment_timeout: Duration::from_secs(self.payment_timeout_secs),
-            max_deliveries: self.saga_max_deliveries,
-            ack_wait: Duration::from_secs(self.saga_ack_wait_secs),
-            redrive_wait: Duration::from_secs(self.saga_redrive_wait_secs),
-            ..SagaSettings::default()
-        }
+        system::start(&self.config(), &components)
+            .await?
+            .until_signal()
+            .await
     }
 }
 
 impl Connections {
-    /// Settings for a process that runs no component, only commands.
-    pub(super) fn commands_only(&self) -> Settings {
-        let c = self;
-        Settings {
-            database_url: c.database_url.clone(),
-            nats_url: c.nats_url.clone(),
-            redis_url: c.redis_url.clone(),
-            redis_prefix: c.redis_prefix.clone(),
-            command_api_addr: None,
-            run_relay: false,
+    /// The system's configuration for an administrative command: these
+    /// connections, the defaults for the rest.
+    pub(super) fn config(&self) -> Config {
+        Config {
+            database_url: self.database_url.clone(),
+            max_connections: self.max_connections,
+            nats_url: self.nats_url.clone(),
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            clickhouse: ClickHouse {
+                url: "http://127.0.0.1:8123".into(),
+                database: "atlantic".into(),
+            },
+            meili: None,
+            command_api_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            query_api_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             session_ttl: Duration::from_secs(60),
             rate_limits: RateLimits::default(),
-            max_connections: 4,
+            saga: SagaSettings::default(),
         }
     }
 }

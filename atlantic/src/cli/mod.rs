@@ -8,57 +8,48 @@ mod replay;
 mod seed;
 mod user;
 
-use crate::components::{Components, ProjectionName};
 pub use args::Cli;
 use args::{PaymentsCommand, Subcommands, UserCommand};
+use atlantic::system::Components;
 use atlantic_platform::db;
 
 impl Cli {
     /// Runs the chosen subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Subcommands::Serve(run) => {
-                let all = Components {
-                    command_api: true,
-                    query_api: true,
-                    relay: true,
-                    saga: true,
-                    projections: ProjectionName::All.read_models(),
-                };
-                run.launch(all).await
-            }
+            Subcommands::Serve(run) => run.launch(Components::all()).await,
             Subcommands::CommandApi(run) => {
                 run.launch(Components {
                     command_api: true,
-                    ..Components::NONE
+                    ..Components::default()
                 })
                 .await
             }
             Subcommands::QueryApi(run) => {
                 run.launch(Components {
                     query_api: true,
-                    ..Components::NONE
+                    ..Components::default()
                 })
                 .await
             }
             Subcommands::Relay(run) => {
                 run.launch(Components {
                     relay: true,
-                    ..Components::NONE
+                    ..Components::default()
                 })
                 .await
             }
             Subcommands::Saga(run) => {
                 run.launch(Components {
                     saga: true,
-                    ..Components::NONE
+                    ..Components::default()
                 })
                 .await
             }
             Subcommands::Project { projection, run } => {
                 run.launch(Components {
                     projections: projection.read_models(),
-                    ..Components::NONE
+                    ..Components::default()
                 })
                 .await
             }

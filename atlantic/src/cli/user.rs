@@ -1,29 +1,28 @@
 //! `atlantic user create`: an account made on the command line.
 
+use super::args::CreateUser;
 use anyhow::Context;
-use atlantic_command_api::app::Application;
-use atlantic_platform::db;
+use atlantic::system::Connections;
+use atlantic_application::accounts::{self, Registration};
+use atlantic_domain::{Email, Text};
 use atlantic_platform::metadata::CommandMetadata;
 
-use super::args::CreateUser;
-use atlantic_domain::{Email, Text};
-
 pub(super) async fn create_user(args: CreateUser) -> anyhow::Result<()> {
-    db::migrate(&args.connections.database_url).await?;
     let email = Email::parse(&args.email).map_err(|e| anyhow::anyhow!("email {e}"))?;
     let name = Text::parse(&args.name).map_err(|e| anyhow::anyhow!("name {e}"))?;
-    let app = Application::build(args.connections.commands_only()).await?;
-    let created = atlantic_command_api::http::register_user(
-        app.state(),
+    let shop = Connections::open(&args.connections.config())
+        .await?
+        .shop()
+        .await?;
+    let registration = Registration {
         email,
-        args.password,
+        password: args.password,
         name,
-        args.role,
-        &CommandMetadata::system(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))
-    .context("cannot create the user")?;
+        role: args.role,
+    };
+    let created = accounts::register(&shop, registration, &CommandMetadata::system())
+        .await
+        .context("cannot create the user")?;
     println!("{}", created.id);
     Ok(())
 }

@@ -127,7 +127,7 @@ async fn a_cart_fills_shows_current_prices_and_checks_out_into_an_order() {
     assert_eq!(placed.status(), StatusCode::CREATED);
     let order = id_of(placed).await;
     let lines = app
-        .state
+        .shop
         .orders
         .load(&order.to_string())
         .await

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use atlantic_command_api::seed::seed_catalog;
+use atlantic_application::seed::seed_catalog;
 use atlantic_sagas::SagaSettings;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -59,7 +59,7 @@ async fn the_seeded_catalogue_is_searchable_with_typos_facets_filters_sorts_and_
     let app = env.spawn_everything(SagaSettings::default()).await;
     let query = app.query.clone().unwrap();
     let dir = catalog();
-    let summary = seed_catalog(&app.state, &dir, 100, |_| {}).await.unwrap();
+    let summary = seed_catalog(&app.shop, &dir, 100, |_| {}).await.unwrap();
     let (total, without_price) = listings_without_price(&dir);
     assert_eq!(summary.skipped_without_price, without_price);
     assert_eq!(

@@ -55,7 +55,7 @@ async fn reaches(app: &TestApp, order: Uuid, status: OrderStatus) {
         &format!("order {order} to be {status}"),
         || async {
             let current = app
-                .state
+                .shop
                 .orders
                 .load(&order.to_string())
                 .await
@@ -68,7 +68,7 @@ async fn reaches(app: &TestApp, order: Uuid, status: OrderStatus) {
 }
 
 async fn inventory(app: &TestApp, product: Uuid) -> i64 {
-    app.state
+    app.shop
         .products
         .load(&product.to_string())
         .await
@@ -112,7 +112,7 @@ fn header(message: &StreamMessage, name: &str) -> String {
 
 async fn payment_state(app: &TestApp, order: Uuid) -> PaymentState {
     let bus = atlantic_platform::bus::CommandBus::<atlantic_domain::payment::Payment>::new(
-        app.state.pool.clone(),
+        app.shop.pool.clone(),
         None,
     );
     bus.load(&order.to_string()).await.unwrap().state()
@@ -417,7 +417,7 @@ async fn two_hundred_orders_for_fifty_units_never_oversell() {
         || async {
             let mut finals = Vec::new();
             for id in &orders {
-                let status = app.state.orders.load(&id.to_string()).await.ok()?.status();
+                let status = app.shop.orders.load(&id.to_string()).await.ok()?.status();
                 if !matches!(status, OrderStatus::Shipped | OrderStatus::Cancelled) {
                     return None;
                 }
@@ -542,7 +542,7 @@ async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than
         Duration::from_secs(60),
         "every reservation ended",
         || async {
-            let product = app.state.products.load(&busy.to_string()).await.ok()?;
+            let product = app.shop.products.load(&busy.to_string()).await.ok()?;
             let restocked = product.inventory() == 100_000 - 1_000 + 5;
             (product.open_reservations() == 0 && restocked).then_some(())
         },
@@ -590,7 +590,7 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
                         "SELECT EXISTS (SELECT 1 FROM sandbox_shipments WHERE order_id = $1)",
                     )
                     .bind(order_id)
-                    .fetch_one(&app.state.pool)
+                    .fetch_one(&app.shop.pool)
                     .await
                     .ok()?;
                     booked.then_some(())
@@ -617,7 +617,7 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
     for order_id in outcomes {
         let status = eventually(Duration::from_secs(60), "the order to end", || async {
             let status = app
-                .state
+                .shop
                 .orders
                 .load(&order_id.to_string())
                 .await

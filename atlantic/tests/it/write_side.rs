@@ -2,6 +2,7 @@
 
 use crate::support;
 
+use atlantic::system::Components;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -170,7 +171,7 @@ async fn a_hundred_concurrent_inventory_adjustments_end_at_the_exact_sum() {
         "{answers:?}"
     );
     let stored = first
-        .state
+        .shop
         .products
         .load(&product.to_string())
         .await
@@ -201,7 +202,7 @@ async fn inventory_never_goes_below_zero() {
         .post(&path, Some(&seller.token), json!({"set": 0}))
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let stored = app.state.products.load(&product.to_string()).await.unwrap();
+    let stored = app.shop.products.load(&product.to_string()).await.unwrap();
     assert_eq!(stored.inventory(), 0);
 }
 
@@ -645,10 +646,14 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
 #[tokio::test]
 async fn registrations_and_clicks_are_limited_per_address() {
     let env = TestEnv::new().await;
-    let mut settings = env.settings(true, false);
-    settings.rate_limits.registrations_per_address = 3;
-    settings.rate_limits.clicks_per_address = 5;
-    let app = env.spawn_with(settings).await;
+    let mut config = env.config();
+    config.rate_limits.registrations_per_address = 3;
+    config.rate_limits.clicks_per_address = 5;
+    let components = Components {
+        command_api: true,
+        ..Components::default()
+    };
+    let app = env.spawn_with(config, components).await;
     let elsewhere = client_from("127.0.0.3");
     let register = |client: &reqwest::Client| {
         client
@@ -764,7 +769,7 @@ async fn a_dropped_connection_and_a_late_retry_never_place_a_second_order() {
     );
     // Signed in again, the same customer's retry is still the same request.
     let (token, _) = app
-        .state
+        .shop
         .sessions
         .create(customer.id, atlantic_domain::Role::Customer, None)
         .await

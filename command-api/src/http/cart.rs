@@ -3,9 +3,10 @@
 
 use super::extract::{AuthUser, Body, IdPath};
 use super::idempotency::IdempotentId;
-use super::orders::{already_placed, created, place_order, Payment, PlaceOrderLine};
-use super::AppState;
-use atlantic_domain::bounds::{check_quantity, MAX_ORDER_LINES};
+use super::orders::{created, Payment};
+use super::{caller, AppState};
+use atlantic_application::cart;
+use atlantic_application::orders::WantedLine;
 use atlantic_domain::user::Address;
 use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
@@ -58,17 +59,17 @@ pub struct CartLines {
     pub items: Vec<CartLine>,
 }
 
-async fn lines(state: &AppState, user: &AuthUser) -> Result<Json<CartLines>, ApiError> {
-    let items = state.carts.items(user.session.user_id).await?;
-    Ok(Json(CartLines {
+/// The cart's body.
+fn lines(items: Vec<WantedLine>) -> Json<CartLines> {
+    Json(CartLines {
         items: items
             .into_iter()
-            .map(|(product_id, quantity)| CartLine {
-                product_id,
-                quantity,
+            .map(|line| CartLine {
+                product_id: line.product_id,
+                quantity: line.quantity,
             })
             .collect(),
-    }))
+    })
 }
 
 /// Put a product in the cart, or change its quantity (signed in).
@@ -81,28 +82,13 @@ pub async fn put_item(
     IdPath(product_id): IdPath<Uuid>,
     Body(body): Body<CartQuantity>,
 ) -> Result<Json<CartLines>, ApiError> {
-    check_quantity(body.quantity)
-        .map_err(|message| ApiError::invalid_field("quantity", message))?;
-    let product = state.products.load(&product_id.to_string()).await?;
-    if !product.is_listed() {
-        return Err(ApiError::NotFound(format!("no product {product_id}")));
-    }
-    let set = state
-        .carts
-        .set(
-            user.session.user_id,
-            product_id,
-            body.quantity,
-            MAX_ORDER_LINES,
-        )
-        .await?;
-    if !set {
-        return Err(ApiError::invalid_field(
-            "items",
-            format!("a cart holds at most {MAX_ORDER_LINES} products"),
-        ));
-    }
-    lines(&state, &user).await
+    let line = WantedLine {
+        product_id,
+        quantity: body.quantity,
+    };
+    Ok(lines(
+        cart::put_in_cart(&state.shop, &caller(&user), line).await?,
+    ))
 }
 
 /// Take a product out of the cart (signed in).
@@ -114,8 +100,9 @@ pub async fn remove_item(
     user: AuthUser,
     IdPath(product_id): IdPath<Uuid>,
 ) -> Result<Json<CartLines>, ApiError> {
-    state.carts.remove(user.session.user_id, product_id).await?;
-    lines(&state, &user).await
+    Ok(lines(
+        cart::remove_from_cart(&state.shop, &caller(&user), product_id).await?,
+    ))
 }
 
 /// Order what is in the cart, at the catalogue's prices now. The cart is
@@ -128,45 +115,11 @@ pub async fn checkout(
     key: Option<Extension<IdempotentId>>,
     Body(body): Body<Checkout>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let key = key.map(|Extension(key)| key);
-    if let Some(IdempotentId(order_id)) = key {
-        // Run again after its answer was lost: the cart is long taken.
-        if let Some(accepted) = already_placed(&state, &user, order_id).await? {
-            return Ok(created(accepted));
-        }
-    }
-    let taken = state.carts.take(user.session.user_id).await?;
-    if taken.is_empty() {
-        return Err(ApiError::invalid_field("items", "the cart is empty"));
-    }
-    let items: Vec<PlaceOrderLine> = taken
-        .iter()
-        .map(|(product_id, quantity)| PlaceOrderLine {
-            product_id: *product_id,
-            quantity: *quantity,
-        })
-        .collect();
-    // A task of its own: a client that goes away cannot stop it between
-    // taking the cart and placing the order (or putting the cart back).
-    let user_id = user.session.user_id;
-    let accepted = tokio::spawn(async move {
-        let placed = place_order(
-            &state,
-            &user,
-            key,
-            items,
-            body.shipping_address,
-            body.payment.token,
-        )
-        .await;
-        if placed.is_err() {
-            if let Err(error) = state.carts.restore(user_id, &taken).await {
-                tracing::error!(%user_id, error = %error, "cannot put a cart back after a failed checkout");
-            }
-        }
-        placed
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("checkout")))??;
-    Ok(created(accepted))
+    let checkout = cart::Checkout {
+        order_id: key.map(|Extension(IdempotentId(id))| id),
+        shipping_address: body.shipping_address,
+        payment_token: body.payment.token,
+    };
+    let placed = cart::check_out(&state.shop, &caller(&user), checkout).await?;
+    Ok(created(placed))
 }

@@ -74,6 +74,7 @@ pub async fn track(
 ) -> Result<impl IntoResponse, ApiError> {
     let address = peer.ip().to_string();
     if !state
+        .shop
         .sessions
         .allow(Attempt::Click { address: &address })
         .await?

@@ -26,8 +26,11 @@ pub async fn health() -> impl IntoResponse {
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let postgres = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
-    let redis = state.sessions.ping().await;
+    let postgres = sqlx::query("SELECT 1")
+        .execute(&state.shop.pool)
+        .await
+        .is_ok();
+    let redis = state.shop.sessions.ping().await;
     let nats = state.nats.connection_state() == async_nats::connection::State::Connected;
     readiness(&[("postgres", postgres), ("redis", redis), ("nats", nats)])
 }

@@ -95,7 +95,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim);
     let principal = match token {
-        Some(token) => match state.sessions.get(token).await? {
+        Some(token) => match state.shop.sessions.get(token).await? {
             Some(session) => format!("user:{}", session.user_id).into_bytes(),
             None => authorization,
         },
@@ -121,7 +121,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     )
     .bind(&scope)
     .bind(&key)
-    .execute(&state.pool)
+    .execute(&state.shop.pool)
     .await?;
     let claimed = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -129,7 +129,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     .bind(&scope)
     .bind(&key)
     .bind(&request_hash)
-    .execute(&state.pool)
+    .execute(&state.shop.pool)
     .await?
     .rows_affected()
         == 1;
@@ -149,7 +149,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
             .bind(&scope)
             .bind(&key)
-            .execute(&state.pool)
+            .execute(&state.shop.pool)
             .await?;
         return Ok(response);
     }
@@ -170,7 +170,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     .bind(i16::try_from(status.as_u16()).unwrap_or(500))
     .bind(location)
     .bind(body.to_vec())
-    .execute(&state.pool)
+    .execute(&state.shop.pool)
     .await?;
     Ok(Response::from_parts(parts, Body::from(body)))
 }
@@ -195,7 +195,7 @@ async fn replay(
     )
     .bind(scope)
     .bind(key)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&state.shop.pool)
     .await?;
     let Some(StoredAnswer {
         request_hash: stored_hash,

@@ -13,29 +13,18 @@ mod sessions;
 mod users;
 
 pub use atlantic_platform::http::{ApiError, Problem};
-pub use users::register_user;
 
-use atlantic_domain::comment::Comment;
-use atlantic_domain::order::Order;
-use atlantic_domain::product::Product;
-use atlantic_domain::rating::Rating;
-use atlantic_domain::seller::Seller;
-use atlantic_domain::user::User;
-use atlantic_platform::bus::CommandBus;
-use atlantic_platform::carts::CartStore;
-use atlantic_platform::http::extract;
+pub use atlantic_application::Accepted;
+use atlantic_application::{Caller, Shop};
+use atlantic_platform::http::extract::{self, AuthUser};
 use atlantic_platform::http::request_id::request_id_and_metrics;
 use atlantic_platform::http::storable;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::SessionStore;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::middleware;
-use axum::Router;
-use serde::Serialize;
-use sqlx::PgPool;
-use std::sync::Arc;
-use utoipa::ToSchema;
-use uuid::Uuid;
+use axum::{Json, Router};
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -43,24 +32,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The Postgres pool (event store, idempotency keys).
-    pub pool: PgPool,
-    /// Users.
-    pub users: Arc<CommandBus<User>>,
-    /// Sellers.
-    pub sellers: Arc<CommandBus<Seller>>,
-    /// Products (snapshotted: inventory has long histories).
-    pub products: Arc<CommandBus<Product>>,
-    /// Orders.
-    pub orders: Arc<CommandBus<Order>>,
-    /// Ratings.
-    pub ratings: Arc<CommandBus<Rating>>,
-    /// Comments.
-    pub comments: Arc<CommandBus<Comment>>,
-    /// Sessions and rate limits.
-    pub sessions: SessionStore,
-    /// Shopping carts.
-    pub carts: CartStore,
+    /// The buses and stores the use cases act on.
+    pub shop: Shop,
     /// NATS, for readiness.
     pub nats: async_nats::Client,
     /// Counters for `/metrics`.
@@ -68,23 +41,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The buses over `pool`, with the given session store, NATS client and metrics.
-    pub fn new(
-        pool: PgPool,
-        sessions: SessionStore,
-        nats: async_nats::Client,
-        metrics: Metrics,
-    ) -> Self {
+    /// The state over `shop`, with the NATS client and metrics.
+    pub fn new(shop: Shop, nats: async_nats::Client, metrics: Metrics) -> Self {
         AppState {
-            users: Arc::new(CommandBus::new(pool.clone(), None)),
-            sellers: Arc::new(CommandBus::new(pool.clone(), None)),
-            products: Arc::new(CommandBus::new(pool.clone(), Some(100))),
-            orders: Arc::new(CommandBus::new(pool.clone(), None)),
-            ratings: Arc::new(CommandBus::new(pool.clone(), None)),
-            comments: Arc::new(CommandBus::new(pool.clone(), None)),
-            pool,
-            carts: CartStore::new(sessions.connection(), sessions.prefix().to_string()),
-            sessions,
+            shop,
             nats,
             metrics,
         }
@@ -93,41 +53,18 @@ impl AppState {
 
 impl axum::extract::FromRef<AppState> for SessionStore {
     fn from_ref(state: &AppState) -> SessionStore {
-        state.sessions.clone()
+        state.shop.sessions.clone()
     }
 }
 
-/// The answer to a command: the aggregate's id and version after it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Accepted {
-    /// The aggregate's id.
-    pub id: Uuid,
-    /// Its version (last event's sequence) after the command.
-    pub version: usize,
+/// The use cases' caller for a signed-in user.
+fn caller(user: &AuthUser) -> Caller {
+    Caller::signed_in(&user.session, user.token.clone(), user.request_id)
 }
 
-/// Runs `command` on aggregate `id` for `user` and answers 202 with its new version.
-pub(crate) async fn accept<A>(
-    bus: &CommandBus<A>,
-    id: Uuid,
-    command: A::Command,
-    user: &extract::AuthUser,
-) -> Result<(axum::http::StatusCode, axum::Json<Accepted>), ApiError>
-where
-    A: cqrs_es::Aggregate<Services = ()>,
-    A::Command: Clone,
-    A::Error: atlantic_domain::DomainError,
-{
-    let committed = bus
-        .execute(&id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        axum::http::StatusCode::ACCEPTED,
-        axum::Json(Accepted {
-            id,
-            version: committed.version,
-        }),
-    ))
+/// 202 with the aggregate's new version.
+fn accepted(accepted: Accepted) -> (StatusCode, Json<Accepted>) {
+    (StatusCode::ACCEPTED, Json(accepted))
 }
 
 /// The whole command API.

@@ -2,25 +2,20 @@
 
 use super::extract::{AuthUser, Body, IdPath};
 use super::idempotency::IdempotentId;
-use super::{accept, Accepted, AppState};
-use atlantic_domain::bounds::MAX_ORDER_LINES;
-use atlantic_domain::order::{OrderCommand, OrderLine};
+use super::{accepted, caller, AppState};
+use atlantic_application::orders::{self, NewOrder, WantedLine};
+use atlantic_application::Accepted;
 use atlantic_domain::user::Address;
-use atlantic_domain::{Money, Role, Text};
+use atlantic_domain::Text;
 use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use futures::{stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
-use std::collections::HashSet;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Products of one order looked up at once.
-const LOOKUPS_AT_ONCE: usize = 8;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,86 +78,15 @@ pub struct Delivery {
     pub delivery_status: Text<100>,
 }
 
-/// The order `user` already placed under `order_id` (an id derived from an
-/// `Idempotency-Key`), as its placing answered.
-pub async fn already_placed(
-    state: &AppState,
-    user: &AuthUser,
-    order_id: Uuid,
-) -> Result<Option<Accepted>, ApiError> {
-    let order = state.orders.load(&order_id.to_string()).await?;
-    match order.customer_id() {
-        None => Ok(None),
-        Some(customer) if customer == user.session.user_id => Ok(Some(Accepted {
-            id: order_id,
-            version: 1,
-        })),
-        Some(_) => Err(ApiError::Conflict(
-            "this Idempotency-Key belongs to another order".into(),
-        )),
-    }
-}
-
-/// Place an order. Each line's price is the catalogue's at this moment; a
-/// product that does not exist is priced 0 and the order saga refuses it.
-/// With `key`, the order's id is the key's and an order already placed under
-/// it is answered again instead of placing a second.
-pub async fn place_order(
-    state: &AppState,
-    user: &AuthUser,
-    key: Option<IdempotentId>,
-    items: Vec<PlaceOrderLine>,
-    shipping_address: Address,
-    payment_token: Text<200>,
-) -> Result<Accepted, ApiError> {
-    if let Some(IdempotentId(order_id)) = key {
-        if let Some(accepted) = already_placed(state, user, order_id).await? {
-            return Ok(accepted);
-        }
-    }
-    if items.is_empty() || items.len() > MAX_ORDER_LINES {
-        return Err(ApiError::invalid_field(
-            "items",
-            format!("an order has 1 to {MAX_ORDER_LINES} lines"),
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(twice) = items.iter().position(|item| !seen.insert(item.product_id)) {
-        return Err(ApiError::invalid_field(
-            &format!("items[{twice}].productId"),
-            "each product may appear on one line only",
-        ));
-    }
-    // A bounded number of look-ups at once, so one large order cannot take
-    // every connection of the pool from other requests.
-    let lines: Vec<OrderLine> = stream::iter(items)
-        .map(|item| async move {
-            let product = state.products.load(&item.product_id.to_string()).await?;
-            Ok::<_, ApiError>(OrderLine {
-                product_id: item.product_id,
-                quantity: item.quantity,
-                price: product.price().unwrap_or(Money::ZERO),
-            })
+/// The use case's lines of an order's body.
+pub(super) fn wanted(items: Vec<PlaceOrderLine>) -> Vec<WantedLine> {
+    items
+        .into_iter()
+        .map(|item| WantedLine {
+            product_id: item.product_id,
+            quantity: item.quantity,
         })
-        .buffered(LOOKUPS_AT_ONCE)
-        .try_collect()
-        .await?;
-    let order_id = key.map_or_else(Uuid::now_v7, |IdempotentId(id)| id);
-    let command = OrderCommand::Place {
-        order_id,
-        customer_id: user.session.user_id,
-        lines,
-        shipping_address,
-        payment_token,
-    };
-    let committed = state
-        .orders
-        .execute(&order_id.to_string(), command, &user.metadata())
-        .await?;
-    Ok(Accepted {
-        id: order_id,
-        version: committed.version,
-    })
+        .collect()
 }
 
 /// Place an order (any signed-in shopper).
@@ -174,16 +98,14 @@ pub async fn place(
     key: Option<Extension<IdempotentId>>,
     Body(body): Body<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let accepted = place_order(
-        &state,
-        &user,
-        key.map(|Extension(key)| key),
-        body.items,
-        body.shipping_address,
-        body.payment.token,
-    )
-    .await?;
-    Ok(created(accepted))
+    let order = NewOrder {
+        order_id: key.map(|Extension(IdempotentId(id))| id),
+        lines: wanted(body.items),
+        shipping_address: body.shipping_address,
+        payment_token: body.payment.token,
+    };
+    let placed = orders::place_order(&state.shop, &caller(&user), order).await?;
+    Ok(created(placed))
 }
 
 /// 201 with the placed order's place.
@@ -206,11 +128,8 @@ pub async fn cancel(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<Reason>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = OrderCommand::Cancel {
-        actor: user.actor(),
-        reason: body.reason,
-    };
-    accept(&state.orders, id, command, &user).await
+    let cancelled = orders::cancel_order(&state.shop, &caller(&user), id, body.reason).await?;
+    Ok(accepted(cancelled))
 }
 
 /// Record delivery (the carrier's callback; admins).
@@ -223,11 +142,9 @@ pub async fn deliver(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<Delivery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    let command = OrderCommand::Deliver {
-        delivery_status: body.delivery_status.as_str().to_string(),
-    };
-    accept(&state.orders, id, command, &user).await
+    let delivered =
+        orders::record_delivery(&state.shop, &caller(&user), id, body.delivery_status).await?;
+    Ok(accepted(delivered))
 }
 
 /// Return a delivered order (its customer).
@@ -240,9 +157,6 @@ pub async fn send_back(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<Reason>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = OrderCommand::Return {
-        actor: user.actor(),
-        reason: body.reason,
-    };
-    accept(&state.orders, id, command, &user).await
+    let returned = orders::return_order(&state.shop, &caller(&user), id, body.reason).await?;
+    Ok(accepted(returned))
 }

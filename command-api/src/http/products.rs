@@ -2,9 +2,11 @@
 //! `DELETE /products/{id}`.
 
 use super::extract::{AuthUser, Body, IdPath};
-use super::{accept, Accepted, AppState};
-use atlantic_domain::product::{ProductChanges, ProductCommand, ProductDetails};
-use atlantic_domain::{Money, Role, Text};
+use super::{accepted, caller, AppState};
+use atlantic_application::catalogue::{self, NewProduct, StockChange};
+use atlantic_application::Accepted;
+use atlantic_domain::product::{ProductChanges, ProductDetails};
+use atlantic_domain::{Money, Text};
 use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -89,24 +91,6 @@ pub struct ChangeInventory {
     pub set: Option<u32>,
 }
 
-/// The seller a new product is listed under: a seller's own, or for an admin the
-/// one named.
-fn seller_for(user: &AuthUser, named: Option<Uuid>) -> Result<Uuid, ApiError> {
-    user.require(&[Role::Seller, Role::Admin])?;
-    match (user.session.role, named, user.session.seller_id) {
-        (Role::Admin, Some(seller), _) => Ok(seller),
-        (_, None, Some(own)) => Ok(own),
-        (_, Some(seller), Some(own)) if seller == own => Ok(own),
-        (Role::Admin, None, None) => Err(ApiError::invalid_field(
-            "sellerId",
-            "an admin must name the seller",
-        )),
-        _ => Err(ApiError::Forbidden(
-            "you may list products only under your own seller".into(),
-        )),
-    }
-}
-
 /// List a product (a seller, or an admin naming the seller).
 #[utoipa::path(post, path = "/products", tag = "products", request_body = CreateProduct, security(("bearer" = [])),
     responses((status = 201, body = Accepted), (status = 403, body = super::Problem), (status = 422, body = super::Problem)))]
@@ -115,12 +99,9 @@ pub async fn create(
     user: AuthUser,
     Body(body): Body<CreateProduct>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let seller_id = seller_for(&user, body.seller_id)?;
-    let product_id = Uuid::now_v7();
-    let command = ProductCommand::Create {
-        actor: user.actor(),
-        product_id,
-        seller_id,
+    let product = NewProduct {
+        product_id: Uuid::now_v7(),
+        seller_id: body.seller_id,
         details: ProductDetails {
             name: body.name,
             description: body.description,
@@ -132,18 +113,13 @@ pub async fn create(
         inventory: body.inventory,
         catalogue_rating: None,
     };
-    let committed = state
-        .products
-        .execute(&product_id.to_string(), command, &user.metadata())
-        .await?;
+    let listed = catalogue::list_product(&state.shop, &caller(&user), product).await?;
+    let product_id = listed.id;
     let location = format!("/products/{product_id}");
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(Accepted {
-            id: product_id,
-            version: committed.version,
-        }),
+        Json(listed),
     ))
 }
 
@@ -165,11 +141,8 @@ pub async fn update(
         price: body.price,
         specifications: body.specifications,
     };
-    let command = ProductCommand::Update {
-        actor: user.actor(),
-        changes,
-    };
-    accept(&state.products, id, command, &user).await
+    let updated = catalogue::update_product(&state.shop, &caller(&user), id, changes).await?;
+    Ok(accepted(updated))
 }
 
 /// Adjust or set the stock (its seller or an admin).
@@ -182,10 +155,9 @@ pub async fn inventory(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<ChangeInventory>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = user.actor();
-    let command = match (body.adjust, body.set) {
-        (Some(delta), None) => ProductCommand::AdjustInventory { actor, delta },
-        (None, Some(inventory)) => ProductCommand::SetInventory { actor, inventory },
+    let change = match (body.adjust, body.set) {
+        (Some(delta), None) => StockChange::Adjust(delta),
+        (None, Some(inventory)) => StockChange::Set(inventory),
         _ => {
             return Err(ApiError::invalid_field(
                 "adjust",
@@ -193,7 +165,8 @@ pub async fn inventory(
             ))
         }
     };
-    accept(&state.products, id, command, &user).await
+    let changed = catalogue::change_stock(&state.shop, &caller(&user), id, change).await?;
+    Ok(accepted(changed))
 }
 
 /// Take a product off the catalogue (its seller or an admin).
@@ -205,8 +178,6 @@ pub async fn remove(
     user: AuthUser,
     IdPath(id): IdPath<Uuid>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = ProductCommand::Delete {
-        actor: user.actor(),
-    };
-    accept(&state.products, id, command, &user).await
+    let delisted = catalogue::delist_product(&state.shop, &caller(&user), id).await?;
+    Ok(accepted(delisted))
 }

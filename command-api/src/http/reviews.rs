@@ -3,10 +3,10 @@
 //! `PATCH` and `DELETE /comments/{id}`.
 
 use super::extract::{AuthUser, Body, IdPath};
-use super::{accept, Accepted, AppState};
-use crate::purchases;
-use atlantic_domain::comment::{CommentCommand, CommentText};
-use atlantic_domain::rating::{rating_id, RatingCommand, Stars};
+use super::{accepted, caller, AppState};
+use atlantic_application::{reviews, Accepted};
+use atlantic_domain::comment::CommentText;
+use atlantic_domain::rating::Stars;
 use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -46,16 +46,6 @@ pub struct CommentBody {
     pub text: CommentText,
 }
 
-/// 404 unless `product_id` is listed.
-async fn listed(state: &AppState, product_id: Uuid) -> Result<(), ApiError> {
-    let product = state.products.load(&product_id.to_string()).await?;
-    if product.is_listed() {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound(format!("no product {product_id}")))
-    }
-}
-
 /// Rate a product, or change one's rating (a customer who received it). The
 /// rating's id is the same for one customer and product.
 #[utoipa::path(post, path = "/products/{id}/ratings", tag = "reviews", request_body = RatingBody,
@@ -67,25 +57,8 @@ pub async fn rate(
     IdPath(product_id): IdPath<Uuid>,
     Body(body): Body<RatingBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    listed(&state, product_id).await?;
-    let user_id = user.session.user_id;
-    if !purchases::received(&state.pool, user_id, product_id).await? {
-        return Err(ApiError::Forbidden(
-            "only a customer who received this product may rate it".into(),
-        ));
-    }
-    let command = RatingCommand::Rate {
-        product_id,
-        user_id,
-        stars: body.stars,
-    };
-    accept(
-        &state.ratings,
-        rating_id(product_id, user_id),
-        command,
-        &user,
-    )
-    .await
+    let rated = reviews::rate_product(&state.shop, &caller(&user), product_id, body.stars).await?;
+    Ok(accepted(rated))
 }
 
 /// Withdraw one's rating of a product (signed in).
@@ -97,18 +70,8 @@ pub async fn withdraw(
     user: AuthUser,
     IdPath(product_id): IdPath<Uuid>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user_id = user.session.user_id;
-    let command = RatingCommand::Withdraw {
-        product_id,
-        user_id,
-    };
-    accept(
-        &state.ratings,
-        rating_id(product_id, user_id),
-        command,
-        &user,
-    )
-    .await
+    let withdrawn = reviews::withdraw_rating(&state.shop, &caller(&user), product_id).await?;
+    Ok(accepted(withdrawn))
 }
 
 /// Comment on a product (signed in).
@@ -121,24 +84,8 @@ pub async fn comment(
     IdPath(product_id): IdPath<Uuid>,
     Body(body): Body<CommentBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    listed(&state, product_id).await?;
-    let comment_id = Uuid::now_v7();
-    let command = CommentCommand::Post {
-        product_id,
-        author_id: user.session.user_id,
-        text: body.text,
-    };
-    let committed = state
-        .comments
-        .execute(&comment_id.to_string(), command, &user.metadata())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Accepted {
-            id: comment_id,
-            version: committed.version,
-        }),
-    ))
+    let posted = reviews::comment_on(&state.shop, &caller(&user), product_id, body.text).await?;
+    Ok((StatusCode::CREATED, Json(posted)))
 }
 
 /// Change a comment's text (its author, admin).
@@ -151,11 +98,8 @@ pub async fn edit(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<CommentBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = CommentCommand::Edit {
-        actor: user.actor(),
-        text: body.text,
-    };
-    accept(&state.comments, id, command, &user).await
+    let edited = reviews::edit_comment(&state.shop, &caller(&user), id, body.text).await?;
+    Ok(accepted(edited))
 }
 
 /// Delete a comment (its author, admin).
@@ -167,8 +111,6 @@ pub async fn remove(
     user: AuthUser,
     IdPath(id): IdPath<Uuid>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = CommentCommand::Remove {
-        actor: user.actor(),
-    };
-    accept(&state.comments, id, command, &user).await
+    let removed = reviews::remove_comment(&state.shop, &caller(&user), id).await?;
+    Ok(accepted(removed))
 }

@@ -1,11 +1,10 @@
 //! `POST /sellers`, `PATCH /sellers/{id}`.
 
 use super::extract::{AuthUser, Body, IdPath};
-use super::{accept, Accepted, AppState};
-use atlantic_domain::seller::seller_id_of;
-use atlantic_domain::seller::{SellerCommand, SellerError};
-use atlantic_domain::user::UserCommand;
-use atlantic_domain::{Email, Role, Text};
+use super::{accepted, caller, AppState};
+use atlantic_application::sellers::{self, NewSeller, SellerChanges};
+use atlantic_application::Accepted;
+use atlantic_domain::{Email, Text};
 use atlantic_platform::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -56,67 +55,18 @@ pub async fn create(
     user: AuthUser,
     Body(body): Body<CreateSeller>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let owner = match body.user_id {
-        Some(other) if other != user.session.user_id => {
-            user.require(&[Role::Admin])?;
-            other
-        }
-        _ => user.session.user_id,
+    let seller = NewSeller {
+        name: body.name,
+        contact_email: body.contact_email,
+        owner: body.user_id,
     };
-    let seller_id = seller_id_of(owner);
-    let metadata = user.metadata();
-    let created = state
-        .sellers
-        .execute(
-            &seller_id.to_string(),
-            SellerCommand::Create {
-                seller_id,
-                owner_id: owner,
-                name: body.name,
-                contact_email: body.contact_email,
-            },
-            &metadata,
-        )
-        .await;
-    let already = matches!(
-        created,
-        Err(atlantic_platform::bus::CommandError::Rejected(
-            SellerError::AlreadyExists
-        ))
-    );
-    if !already {
-        created?;
-    }
-    state
-        .users
-        .execute(
-            &owner.to_string(),
-            UserCommand::BecomeSeller { seller_id },
-            &metadata,
-        )
-        .await?;
-    if owner == user.session.user_id {
-        let role = if user.session.role == Role::Admin {
-            Role::Admin
-        } else {
-            Role::Seller
-        };
-        state
-            .sessions
-            .update_role(&user.token, role, Some(seller_id))
-            .await?;
-    }
-    if already {
-        return Err(ApiError::Conflict("this user already runs a seller".into()));
-    }
+    let created = sellers::become_seller(&state.shop, &caller(&user), seller).await?;
+    let seller_id = created.id;
     let location = format!("/sellers/{seller_id}");
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(Accepted {
-            id: seller_id,
-            version: 1,
-        }),
+        Json(created),
     ))
 }
 
@@ -130,10 +80,10 @@ pub async fn update(
     IdPath(id): IdPath<Uuid>,
     Body(body): Body<UpdateSeller>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = SellerCommand::Update {
-        actor: user.actor(),
+    let changes = SellerChanges {
         name: body.name,
         contact_email: body.contact_email,
     };
-    accept(&state.sellers, id, command, &user).await
+    let updated = sellers::update_seller(&state.shop, &caller(&user), id, changes).await?;
+    Ok(accepted(updated))
 }

@@ -1,7 +1,8 @@
 //! `POST /sessions` (sign in), `DELETE /sessions/current` (sign out).
 
 use super::extract::{AuthUser, Body};
-use super::AppState;
+use super::{caller, AppState};
+use atlantic_application::accounts::{self, Credentials};
 use atlantic_domain::Role;
 use atlantic_platform::http::error::ApiError;
 use axum::extract::{ConnectInfo, State};
@@ -46,19 +47,6 @@ pub struct SessionCreated {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The id of the user registered with `email`, if any.
-pub async fn user_id_by_email(state: &AppState, email: &str) -> Result<Option<Uuid>, ApiError> {
-    let id: Option<String> = sqlx::query_scalar(
-        "SELECT aggregate_id FROM events \
-         WHERE aggregate_type = 'User' AND event_type = 'UserRegistered' \
-           AND payload -> 'UserRegistered' ->> 'email' = $1",
-    )
-    .bind(email)
-    .fetch_optional(&state.pool)
-    .await?;
-    Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
-}
-
 /// Sign in; failures are limited per account and address, and per address.
 #[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = SignIn,
     responses((status = 201, body = SessionCreated), (status = 401, body = super::Problem), (status = 429, body = super::Problem)))]
@@ -67,52 +55,17 @@ pub async fn sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(body): Body<SignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email = body.email.trim().to_lowercase();
-    let wrong = || ApiError::Unauthorized("wrong e-mail or password".into());
-    if email.len() > 254 {
-        return Err(ApiError::invalid_field(
-            "email",
-            "must be at most 254 bytes",
-        ));
-    }
-    if body.password.chars().count() > super::users::MAX_PASSWORD {
-        return Err(ApiError::invalid_field(
-            "password",
-            format!("must be at most {} characters", super::users::MAX_PASSWORD),
-        ));
-    }
-    let address = peer.ip().to_string();
-    if !state.sessions.login_allowed(&email, &address).await? {
-        return Err(ApiError::TooManyRequests(
-            "too many failed sign-ins; wait a few minutes".into(),
-        ));
-    }
-    let user = match user_id_by_email(&state, &email).await? {
-        Some(user_id) => Some((user_id, state.users.load(&user_id.to_string()).await?)),
-        None => None,
+    let credentials = Credentials {
+        email: body.email,
+        password: body.password,
+        client_address: peer.ip().to_string(),
     };
-    // An unknown address costs one verification too, so the answer's time
-    // does not tell which addresses have accounts.
-    let hash = user
-        .as_ref()
-        .map(|(_, user)| user.password_hash().to_string());
-    let matches = atlantic_platform::passwords::verify_or_spend(body.password, hash).await?;
-    let (user_id, user) = match user {
-        Some(found) if matches => found,
-        _ => {
-            state.sessions.login_failed(&email, &address).await?;
-            return Err(wrong());
-        }
-    };
-    let (token, session) = state
-        .sessions
-        .create(user_id, user.role(), user.seller_id())
-        .await?;
+    let session = accounts::sign_in(&state.shop, credentials).await?;
     Ok((
         StatusCode::CREATED,
         Json(SessionCreated {
-            token,
-            user_id,
+            token: session.token,
+            user_id: session.user_id,
             role: session.role,
             expires_at: session.expires_at,
         }),
@@ -126,6 +79,6 @@ pub async fn sign_out(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.sessions.revoke(&user.token).await?;
+    accounts::sign_out(&state.shop, &caller(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

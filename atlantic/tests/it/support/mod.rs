@@ -6,23 +6,17 @@ pub mod nats;
 pub mod process;
 pub mod scenario;
 
-use atlantic_command_api::app::{Application, Settings};
+use atlantic::system::{self, ClickHouse, Components, Config, Meili};
+use atlantic_application::accounts::{self, Registration};
+use atlantic_application::Shop;
 use atlantic_platform::db;
 use atlantic_platform::dead_letters::{DeadLetters, Letter, Selection};
+use atlantic_platform::metadata::CommandMetadata;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::RateLimits;
-use atlantic_projections::analytics::Analytics;
-use atlantic_projections::cache::ProductCache;
-use atlantic_projections::read_models::{MeiliIndex, ReadModel, Stores};
-use atlantic_projections::ProjectorRunner;
-use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex};
-use atlantic_query_api::{QueryApi, QueryState};
-use atlantic_sagas::carrier::SandboxCarrier;
-use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
-use atlantic_sagas::{OrderSaga, SagaSettings};
+use atlantic_sagas::SagaSettings;
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -92,130 +86,90 @@ impl TestEnv {
         format!("{}_products", self.database_name)
     }
 
-    pub fn settings(&self, api: bool, relay: bool) -> Settings {
-        Settings {
+    /// The system's configuration for this test's world (APIs on port 0).
+    pub fn config(&self) -> Config {
+        let any_port: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        Config {
             database_url: self.database_url.clone(),
+            max_connections: 10,
             nats_url: self.nats.url(),
             redis_url: redis_url(),
             redis_prefix: self.redis_prefix.clone(),
-            command_api_addr: api.then(|| "127.0.0.1:0".parse().expect("an address")),
-            run_relay: relay,
-            session_ttl: Duration::from_secs(3600),
-            rate_limits: RateLimits::default(),
-            max_connections: 10,
-        }
-    }
-
-    /// Starts the write side in this process.
-    pub async fn spawn_app(&self, relay: bool) -> TestApp {
-        self.spawn_with(self.settings(true, relay)).await
-    }
-
-    pub async fn spawn_with(&self, settings: Settings) -> TestApp {
-        self.spawn_full(settings, None, false).await
-    }
-
-    /// Starts the write side with the relay and the order saga in this process.
-    pub async fn spawn_shop(&self, saga: SagaSettings) -> TestApp {
-        self.spawn_full(self.settings(true, true), Some(saga), false)
-            .await
-    }
-
-    /// Starts everything: write side, relay, saga, projectors and query API.
-    pub async fn spawn_everything(&self, saga: SagaSettings) -> TestApp {
-        self.spawn_full(self.settings(true, true), Some(saga), true)
-            .await
-    }
-
-    async fn spawn_full(
-        &self,
-        settings: Settings,
-        saga: Option<SagaSettings>,
-        read_side: bool,
-    ) -> TestApp {
-        let app = Application::build(settings).await.expect("build the app");
-        let addr = app.address().expect("the API is bound");
-        let state = app.state().clone();
-        let shutdown = CancellationToken::new();
-        if let Some(saga) = saga {
-            let saga = OrderSaga::new(
-                state.pool.clone(),
-                async_nats::jetstream::new(state.nats.clone()),
-                Arc::new(SandboxPaymentGateway::new(state.pool.clone())),
-                Arc::new(SandboxCarrier::new(state.pool.clone())),
-                saga,
-                state.metrics.clone(),
-            );
-            let stop = shutdown.clone();
-            tokio::spawn(async move { saga.run(stop).await });
-        }
-        let query = if read_side {
-            let cache = ProductCache::new(
-                state.sessions.connection(),
-                state.sessions.prefix().to_string(),
-            );
-            let js = async_nats::jetstream::new(state.nats.clone());
-            let analytics = Analytics::connect(&clickhouse_url(), &self.clickhouse_database)
-                .await
-                .expect("connect to ClickHouse");
-            let meili = self.meili.as_ref().map(|meili| MeiliIndex {
+            clickhouse: ClickHouse {
+                url: clickhouse_url(),
+                database: self.clickhouse_database.clone(),
+            },
+            meili: self.meili.as_ref().map(|meili| Meili {
                 url: meili.url(),
                 key: Some(meili.key().to_string()),
-                index: self.meili_index(),
-            });
-            let search: Arc<dyn SearchIndex> = match &meili {
-                Some(meili) => {
-                    let client =
-                        meilisearch_sdk::client::Client::new(&meili.url, meili.key.as_deref())
-                            .expect("a Meilisearch client");
-                    Arc::new(MeiliSearch::new(&client, &meili.index))
-                }
-                None => Arc::new(PostgresSearch::new(state.pool.clone())),
-            };
-            let stores = Stores {
-                pool: state.pool.clone(),
-                cache: cache.clone(),
-                analytics: Some(analytics.clone()),
-                meili,
-            };
-            let projections = ReadModel::ALL
-                .iter()
-                .flat_map(|model| model.projections(&stores).expect("the read models"));
-            for projection in projections {
-                let runner = ProjectorRunner::new(
-                    js.clone(),
-                    state.pool.clone(),
-                    projection,
-                    state.metrics.clone(),
-                );
-                let stop = shutdown.clone();
-                tokio::spawn(async move { runner.run(stop).await });
-            }
-            let query_state = QueryState {
-                pool: state.pool.clone(),
-                sessions: state.sessions.clone(),
-                cache,
-                search,
-                metrics: state.metrics.clone(),
-                analytics,
-            };
-            let api = QueryApi::bind("127.0.0.1:0".parse().expect("an address"), query_state)
-                .await
-                .expect("bind the query API");
-            let addr = api.address().expect("the query API is bound");
-            tokio::spawn(api.run(shutdown.clone()));
-            Some(scenario::Api::new(format!("http://{addr}")))
-        } else {
-            None
+                index_prefix: format!("{}_", self.database_name),
+            }),
+            command_api_addr: any_port,
+            query_api_addr: any_port,
+            session_ttl: Duration::from_secs(3600),
+            rate_limits: RateLimits::default(),
+            saga: SagaSettings::default(),
+        }
+    }
+
+    /// Starts the command API (and the relay) in this process.
+    pub async fn spawn_app(&self, relay: bool) -> TestApp {
+        let components = Components {
+            command_api: true,
+            relay,
+            ..Components::default()
         };
-        let handle = tokio::spawn(app.run(shutdown.clone()));
+        self.spawn_with(self.config(), components).await
+    }
+
+    /// Starts the command API, the relay and the order saga in this process.
+    pub async fn spawn_shop(&self, saga: SagaSettings) -> TestApp {
+        let components = Components {
+            command_api: true,
+            relay: true,
+            saga: true,
+            ..Components::default()
+        };
+        self.spawn_with(
+            Config {
+                saga,
+                ..self.config()
+            },
+            components,
+        )
+        .await
+    }
+
+    /// Starts everything (as `atlantic serve` does) in this process.
+    pub async fn spawn_everything(&self, saga: SagaSettings) -> TestApp {
+        self.spawn_with(
+            Config {
+                saga,
+                ..self.config()
+            },
+            Components::all(),
+        )
+        .await
+    }
+
+    /// Starts `components` with `config` through the composition root.
+    pub async fn spawn_with(&self, config: Config, components: Components) -> TestApp {
+        let running = system::start(&config, &components)
+            .await
+            .expect("start the system");
+        let addr = running.command_api.expect("the command API is bound");
+        let shop = running.shop.clone().expect("the write side");
+        let query = running
+            .query_api
+            .map(|addr| scenario::Api::new(format!("http://{addr}")));
+        let shutdown = running.shutdown();
         TestApp {
             addr,
-            state,
+            shop,
             query,
             api: scenario::Api::new(format!("http://{addr}")),
             shutdown,
-            handle: Some(handle),
+            handle: Some(tokio::spawn(running.join())),
         }
     }
 
@@ -320,7 +274,8 @@ impl Drop for TestEnv {
 /// The write side running in this test's process.
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub state: atlantic_command_api::http::AppState,
+    /// The write side the API runs on.
+    pub shop: Shop,
     pub api: scenario::Api,
     /// The query API, when the read side runs.
     pub query: Option<scenario::Api>,
@@ -340,16 +295,15 @@ impl TestApp {
     /// Registers an admin (as `atlantic user create` does) and signs in.
     pub async fn admin(&self) -> scenario::Shopper {
         let email = format!("admin-{}@example.com", Uuid::now_v7().simple());
-        let created = atlantic_command_api::http::register_user(
-            &self.state,
-            atlantic_domain::Email::parse(&email).expect("an e-mail"),
-            "correct horse battery".into(),
-            atlantic_domain::Text::parse("Admin").expect("a name"),
-            atlantic_domain::Role::Admin,
-            &atlantic_platform::metadata::CommandMetadata::system(),
-        )
-        .await
-        .expect("register an admin");
+        let registration = Registration {
+            email: atlantic_domain::Email::parse(&email).expect("an e-mail"),
+            password: "correct horse battery".into(),
+            name: atlantic_domain::Text::parse("Admin").expect("a name"),
+            role: atlantic_domain::Role::Admin,
+        };
+        let created = accounts::register(&self.shop, registration, &CommandMetadata::system())
+            .await
+            .expect("register an admin");
         self.sign_in(created.id, &email).await
     }
 

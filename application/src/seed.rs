@@ -6,14 +6,14 @@
 //! one without a description uses its title; every other field goes into
 //! `specifications`. A listing without a price is skipped and counted.
 
-use crate::http::AppState;
+use crate::catalogue::{list_product, NewProduct};
+use crate::{Caller, Shop, UseCaseError};
 use anyhow::Context;
 use atlantic_domain::bounds::check_catalogue_rating;
-use atlantic_domain::product::{ProductCommand, ProductDetails, ProductError};
+use atlantic_domain::product::ProductDetails;
 use atlantic_domain::seller::{seller_id_of, SellerCommand, SellerError};
-use atlantic_domain::{Actor, Email, Money, Text};
+use atlantic_domain::{Email, Money, Text};
 use atlantic_platform::bus::CommandError;
-use atlantic_platform::metadata::CommandMetadata;
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -152,12 +152,12 @@ pub fn catalogue_seller() -> Uuid {
 /// Loads every `*.json` of `dir` with `inventory` units each; `progress` is
 /// told the number of listings first, then once per listing.
 pub async fn seed_catalog(
-    state: &AppState,
+    shop: &Shop,
     dir: &Path,
     inventory: u32,
     progress: impl Fn(SeedProgress),
 ) -> anyhow::Result<SeedSummary> {
-    let metadata = CommandMetadata::system();
+    let caller = Caller::system();
     let seller = catalogue_seller();
     let create_seller = SellerCommand::Create {
         seller_id: seller,
@@ -165,9 +165,9 @@ pub async fn seed_catalog(
         name: Text::parse("Atlantic Catalogue").map_err(anyhow::Error::msg)?,
         contact_email: Email::parse("catalogue@atlantic.example").map_err(anyhow::Error::msg)?,
     };
-    match state
+    match shop
         .sellers
-        .execute(&seller.to_string(), create_seller, &metadata)
+        .execute(&seller.to_string(), create_seller, &caller.metadata)
         .await
     {
         Ok(_) | Err(CommandError::Rejected(SellerError::AlreadyExists)) => {}
@@ -203,29 +203,25 @@ pub async fn seed_catalog(
 
     let mut summary = SeedSummary::default();
     let outcomes = stream::iter(listings.into_iter().map(|listing| {
-        let metadata = metadata.clone();
+        let caller = caller.clone();
         async move {
-            let (id, details, catalogue_rating) = match listing {
+            let (product_id, details, catalogue_rating) = match listing {
                 Listing::Product(id, details, rating) => (id, details, rating),
-                Listing::NoPrice => return Outcome::NoPrice,
-                Listing::Invalid => return Outcome::Rejected,
+                Listing::NoPrice => return Seeded::NoPrice,
+                Listing::Invalid => return Seeded::Rejected,
             };
-            let command = ProductCommand::Create {
-                actor: Actor::system(),
-                product_id: id,
-                seller_id: seller,
+            let product = NewProduct {
+                product_id,
+                seller_id: Some(seller),
                 details: *details,
                 inventory,
                 catalogue_rating,
             };
-            match state
-                .products
-                .execute(&id.to_string(), command, &metadata)
-                .await
-            {
-                Ok(_) => Outcome::Created,
-                Err(CommandError::Rejected(ProductError::AlreadyExists)) => Outcome::AlreadyPresent,
-                Err(_) => Outcome::Rejected,
+            match list_product(shop, &caller, product).await {
+                Ok(_) => Seeded::Created,
+                // A create conflicts only with the product being there.
+                Err(UseCaseError::Conflict(_)) => Seeded::AlreadyPresent,
+                Err(_) => Seeded::Rejected,
             }
         }
     }))
@@ -233,17 +229,17 @@ pub async fn seed_catalog(
     futures::pin_mut!(outcomes);
     while let Some(outcome) = outcomes.next().await {
         match outcome {
-            Outcome::Created => summary.created += 1,
-            Outcome::AlreadyPresent => summary.already_present += 1,
-            Outcome::NoPrice => summary.skipped_without_price += 1,
-            Outcome::Rejected => summary.rejected += 1,
+            Seeded::Created => summary.created += 1,
+            Seeded::AlreadyPresent => summary.already_present += 1,
+            Seeded::NoPrice => summary.skipped_without_price += 1,
+            Seeded::Rejected => summary.rejected += 1,
         }
         progress(SeedProgress::Done);
     }
     Ok(summary)
 }
 
-enum Outcome {
+enum Seeded {
     Created,
     AlreadyPresent,
     NoPrice,
