@@ -1,23 +1,19 @@
-//! The integration-event contract: how a stored domain event is published on NATS.
-//!
-//! Order events are the brief's JSON field for field (`event`, `timestamp`,
-//! `orderId`, …); the other contexts use the brief's dotted names
-//! (`product.created`, `user.updated`, …) with `event`, `timestamp`, the entity's
-//! id and the entity's fields in camelCase. Secrets (password hashes, payment
-//! tokens) and the order's address never leave the event store.
+//! How a stored domain event becomes the event published on NATS (the types
+//! of [`crate::published`]). Secrets (password hashes, payment tokens) and the
+//! order's address never leave the event store.
 
 use crate::comment::CommentEvent;
-use crate::order::{OrderEvent, PaymentStatus, ReservedLine};
+use crate::order::{OrderEvent, ReservedLine};
 use crate::payment::PaymentEvent;
 use crate::product::ProductEvent;
+use crate::published::{PricedLine, Published, PublishedEvent, ReservedUnits, StockReason};
 use crate::rating::RatingEvent;
 use crate::seller::SellerEvent;
 use crate::user::UserEvent;
-use crate::Money;
 use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::Aggregate;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
+use uuid::Uuid;
 
 /// Namespace of event ids (UUID v5 over `{aggregate_type}:{aggregate_id}:{sequence}`).
 const EVENT_ID_NAMESPACE: uuid::Uuid =
@@ -38,361 +34,369 @@ pub fn event_id(aggregate_type: &str, aggregate_id: &str, sequence: i64) -> uuid
     )
 }
 
-/// A domain event in its published form.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IntegrationEvent {
-    /// The NATS subject, `events.<context>.<name>`.
-    pub subject: String,
-    /// The JSON body.
-    pub body: Value,
-}
-
 /// Why a stored event could not be turned into its published form.
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationError {
     /// The row's aggregate type is not one Atlantic stores.
     #[error("unknown aggregate type `{0}`")]
     UnknownAggregate(String),
+    /// The row's aggregate id is not a UUID.
+    #[error("aggregate id `{0}` is not a UUID")]
+    BadId(String),
     /// The payload does not parse as that aggregate's event.
     #[error("event payload does not parse: {0}")]
     Payload(#[from] serde_json::Error),
 }
 
-/// Turns a stored event (its aggregate type and id, payload and commit time) into
-/// the subject and body published on NATS.
+/// Turns a stored event (its aggregate type and id, payload and commit time)
+/// into the event published on NATS.
 pub fn to_integration_event(
     aggregate_type: &str,
     aggregate_id: &str,
     payload: Value,
     timestamp: DateTime<Utc>,
-) -> Result<IntegrationEvent, IntegrationError> {
+) -> Result<Published, IntegrationError> {
     let timestamp = timestamp.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let (context, name, id_field, fields) = match aggregate_type {
+    let uuid = || {
+        Uuid::parse_str(aggregate_id).map_err(|_| IntegrationError::BadId(aggregate_id.to_string()))
+    };
+    let event = match aggregate_type {
         t if t == crate::order::Order::TYPE => {
-            let event: OrderEvent = serde_json::from_value(payload)?;
-            return Ok(order_event(event, aggregate_id, timestamp));
+            order_event(serde_json::from_value(payload)?, uuid()?)
         }
         t if t == crate::product::Product::TYPE => {
-            let (name, fields) = product_event(serde_json::from_value(payload)?)?;
-            ("product", name, "productId", fields)
+            product_event(serde_json::from_value(payload)?, uuid()?)
         }
-        t if t == crate::user::User::TYPE => {
-            let (name, fields) = user_event(serde_json::from_value(payload)?)?;
-            ("user", name, "userId", fields)
-        }
+        t if t == crate::user::User::TYPE => user_event(serde_json::from_value(payload)?, uuid()?),
         t if t == crate::seller::Seller::TYPE => {
-            let (name, fields) = seller_event(serde_json::from_value(payload)?)?;
-            ("seller", name, "sellerId", fields)
+            seller_event(serde_json::from_value(payload)?, uuid()?)
         }
         t if t == crate::rating::Rating::TYPE => {
-            let (name, fields) = rating_event(serde_json::from_value(payload)?)?;
-            ("rating", name, "ratingId", fields)
+            rating_event(serde_json::from_value(payload)?, uuid()?)
         }
         t if t == crate::comment::Comment::TYPE => {
-            let (name, fields) = comment_event(serde_json::from_value(payload)?)?;
-            ("comment", name, "commentId", fields)
+            comment_event(serde_json::from_value(payload)?, uuid()?)
         }
         t if t == crate::payment::Payment::TYPE => {
-            let (name, fields) = payment_event(serde_json::from_value(payload)?)?;
-            ("payment", name, "paymentId", fields)
+            payment_event(serde_json::from_value(payload)?, aggregate_id.to_string())
         }
         other => return Err(IntegrationError::UnknownAggregate(other.to_string())),
     };
-    let event_name = format!("{context}.{name}");
-    let mut body = Map::new();
-    body.insert("event".into(), Value::String(event_name));
-    body.insert("timestamp".into(), Value::String(timestamp));
-    body.insert(id_field.into(), Value::String(aggregate_id.to_string()));
-    for (key, value) in fields {
-        body.entry(key).or_insert(value);
-    }
-    Ok(IntegrationEvent {
-        subject: format!("events.{context}.{name}"),
-        body: Value::Object(body),
-    })
+    Ok(Published { timestamp, event })
 }
 
-fn fields_of(value: impl Serialize) -> Result<Map<String, Value>, IntegrationError> {
-    match serde_json::to_value(value)? {
-        Value::Object(map) => Ok(map),
-        _ => Ok(Map::new()),
-    }
-}
-
-fn product_event(
-    event: ProductEvent,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok(match event {
+fn product_event(event: ProductEvent, product_id: Uuid) -> PublishedEvent {
+    let stock = |inventory: i64, change: i64, reason: StockReason, order_id: Option<Uuid>| {
+        PublishedEvent::ProductUpdated {
+            product_id,
+            name: None,
+            description: None,
+            category: None,
+            brand: None,
+            price: None,
+            specifications: None,
+            inventory: Some(inventory),
+            inventory_change: Some(change),
+            reason: Some(reason),
+            order_id,
+        }
+    };
+    match event {
         ProductEvent::ProductCreated {
             seller_id,
             details,
             inventory,
             catalogue_rating,
             ..
-        } => {
-            let mut fields = fields_of(details)?;
-            fields.insert("sellerId".into(), json!(seller_id));
-            fields.insert("inventory".into(), json!(inventory));
-            if let Some(rating) = catalogue_rating {
-                fields.insert("catalogueRating".into(), json!(rating));
-            }
-            ("created", fields)
+        } => PublishedEvent::ProductCreated {
+            product_id,
+            seller_id,
+            name: details.name.as_str().to_string(),
+            description: details.description.as_str().to_string(),
+            category: details.category.as_str().to_string(),
+            brand: details.brand.as_str().to_string(),
+            price: details.price,
+            specifications: details.specifications,
+            inventory,
+            catalogue_rating,
+        },
+        ProductEvent::ProductUpdated { changes } => PublishedEvent::ProductUpdated {
+            product_id,
+            name: changes.name.map(|t| t.as_str().to_string()),
+            description: changes.description.map(|t| t.as_str().to_string()),
+            category: changes.category.map(|t| t.as_str().to_string()),
+            brand: changes.brand.map(|t| t.as_str().to_string()),
+            price: changes.price,
+            specifications: changes.specifications,
+            inventory: None,
+            inventory_change: None,
+            reason: None,
+            order_id: None,
+        },
+        ProductEvent::ProductDeleted {} => PublishedEvent::ProductDeleted { product_id },
+        ProductEvent::InventoryAdjusted { delta, inventory } => {
+            stock(inventory, delta, StockReason::Adjustment, None)
         }
-        ProductEvent::ProductUpdated { changes } => ("updated", fields_of(changes)?),
-        ProductEvent::ProductDeleted {} => ("deleted", Map::new()),
-        ProductEvent::InventoryAdjusted { delta, inventory } => (
-            "updated",
-            fields_of(
-                json!({"inventory": inventory, "inventoryChange": delta, "reason": "adjustment"}),
-            )?,
-        ),
         ProductEvent::StockReserved {
             order_id,
             quantity,
             inventory,
-        } => stock_change(inventory, -i64::from(quantity), "reserved", order_id)?,
+        } => stock(
+            inventory,
+            -i64::from(quantity),
+            StockReason::Reserved,
+            Some(order_id),
+        ),
         ProductEvent::StockReleased {
             order_id,
             quantity,
             inventory,
-        } => stock_change(inventory, i64::from(quantity), "released", order_id)?,
+        } => stock(
+            inventory,
+            i64::from(quantity),
+            StockReason::Released,
+            Some(order_id),
+        ),
         ProductEvent::StockShipped {
             order_id,
             inventory,
             ..
-        } => stock_change(inventory, 0, "shipped", order_id)?,
+        } => stock(inventory, 0, StockReason::Shipped, Some(order_id)),
         ProductEvent::StockRestocked {
             order_id,
             quantity,
             inventory,
-        } => stock_change(inventory, i64::from(quantity), "restocked", order_id)?,
-    })
+        } => stock(
+            inventory,
+            i64::from(quantity),
+            StockReason::Restocked,
+            Some(order_id),
+        ),
+    }
 }
 
-fn stock_change(
-    inventory: i64,
-    change: i64,
-    reason: &str,
-    order_id: uuid::Uuid,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok((
-        "updated",
-        fields_of(json!({
-            "inventory": inventory,
-            "inventoryChange": change,
-            "reason": reason,
-            "orderId": order_id,
-        }))?,
-    ))
-}
-
-fn user_event(event: UserEvent) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok(match event {
+fn user_event(event: UserEvent, user_id: Uuid) -> PublishedEvent {
+    match event {
         UserEvent::UserRegistered {
             email, name, role, ..
-        } => (
-            "created",
-            fields_of(json!({"email": email, "name": name, "role": role}))?,
-        ),
-        UserEvent::UserUpdated { name, address } => {
-            let mut fields = Map::new();
-            if let Some(name) = name {
-                fields.insert("name".into(), json!(name));
-            }
-            if let Some(address) = address {
-                fields.insert("address".into(), serde_json::to_value(address)?);
-            }
-            ("updated", fields)
-        }
-        UserEvent::UserBecameSeller { seller_id } => (
-            "updated",
-            fields_of(json!({"role": "seller", "sellerId": seller_id}))?,
-        ),
-    })
+        } => PublishedEvent::UserCreated {
+            user_id,
+            email: email.as_str().to_string(),
+            name: name.as_str().to_string(),
+            role: role.as_str().to_string(),
+        },
+        UserEvent::UserUpdated { name, address } => PublishedEvent::UserUpdated {
+            user_id,
+            name: name.map(|name| name.as_str().to_string()),
+            address,
+            role: None,
+            seller_id: None,
+        },
+        UserEvent::UserBecameSeller { seller_id } => PublishedEvent::UserUpdated {
+            user_id,
+            name: None,
+            address: None,
+            role: Some(crate::Role::Seller.as_str().to_string()),
+            seller_id: Some(seller_id),
+        },
+    }
 }
 
-fn seller_event(
-    event: SellerEvent,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok(match event {
+fn seller_event(event: SellerEvent, seller_id: Uuid) -> PublishedEvent {
+    match event {
         SellerEvent::SellerCreated {
             user_id,
             name,
             contact_email,
             ..
-        } => (
-            "created",
-            fields_of(json!({"userId": user_id, "name": name, "contactEmail": contact_email}))?,
-        ),
+        } => PublishedEvent::SellerCreated {
+            seller_id,
+            user_id,
+            name: name.as_str().to_string(),
+            contact_email: contact_email.as_str().to_string(),
+        },
         SellerEvent::SellerUpdated {
             name,
             contact_email,
-        } => {
-            let mut fields = Map::new();
-            if let Some(name) = name {
-                fields.insert("name".into(), json!(name));
-            }
-            if let Some(email) = contact_email {
-                fields.insert("contactEmail".into(), json!(email));
-            }
-            ("updated", fields)
-        }
-    })
+        } => PublishedEvent::SellerUpdated {
+            seller_id,
+            name: name.map(|name| name.as_str().to_string()),
+            contact_email: contact_email.map(|email| email.as_str().to_string()),
+        },
+    }
 }
 
-fn rating_event(
-    event: RatingEvent,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    let name = match &event {
-        RatingEvent::RatingAdded { .. } => "added",
-        RatingEvent::RatingUpdated { .. } => "updated",
-        RatingEvent::RatingDeleted { .. } => "deleted",
-    };
-    let fields = match event {
+fn rating_event(event: RatingEvent, rating_id: Uuid) -> PublishedEvent {
+    match event {
         RatingEvent::RatingAdded {
             product_id,
             user_id,
             stars,
-        }
-        | RatingEvent::RatingUpdated {
+        } => PublishedEvent::RatingAdded {
+            rating_id,
+            product_id,
+            user_id,
+            stars: stars.get(),
+        },
+        RatingEvent::RatingUpdated {
             product_id,
             user_id,
             stars,
-        } => json!({"productId": product_id, "userId": user_id, "stars": stars}),
+        } => PublishedEvent::RatingUpdated {
+            rating_id,
+            product_id,
+            user_id,
+            stars: stars.get(),
+        },
         RatingEvent::RatingDeleted {
             product_id,
             user_id,
-        } => json!({"productId": product_id, "userId": user_id}),
-    };
-    Ok((name, fields_of(fields)?))
+        } => PublishedEvent::RatingDeleted {
+            rating_id,
+            product_id,
+            user_id,
+        },
+    }
 }
 
-fn comment_event(
-    event: CommentEvent,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok(match event {
+fn comment_event(event: CommentEvent, comment_id: Uuid) -> PublishedEvent {
+    match event {
         CommentEvent::CommentCreated {
             product_id,
             author_id,
             text,
-        } => (
-            "created",
-            fields_of(json!({"productId": product_id, "authorId": author_id, "text": text}))?,
-        ),
-        CommentEvent::CommentUpdated { product_id, text } => (
-            "updated",
-            fields_of(json!({"productId": product_id, "text": text}))?,
-        ),
-        CommentEvent::CommentDeleted { product_id } => {
-            ("deleted", fields_of(json!({"productId": product_id}))?)
-        }
-    })
+        } => PublishedEvent::CommentCreated {
+            comment_id,
+            product_id,
+            author_id,
+            text: text.as_str().to_string(),
+        },
+        CommentEvent::CommentUpdated { product_id, text } => PublishedEvent::CommentUpdated {
+            comment_id,
+            product_id,
+            text: text.as_str().to_string(),
+        },
+        CommentEvent::CommentDeleted { product_id } => PublishedEvent::CommentDeleted {
+            comment_id,
+            product_id,
+        },
+    }
 }
 
-fn payment_event(
-    event: PaymentEvent,
-) -> Result<(&'static str, Map<String, Value>), IntegrationError> {
-    Ok(match event {
+fn payment_event(event: PaymentEvent, payment_id: String) -> PublishedEvent {
+    match event {
         PaymentEvent::PaymentCaptured {
             order_id,
-            payment_id,
+            payment_id: gateway_payment_id,
             amount,
-        } => (
-            "captured",
-            fields_of(
-                json!({"orderId": order_id, "gatewayPaymentId": payment_id, "amount": amount}),
-            )?,
-        ),
+        } => PublishedEvent::PaymentCaptured {
+            payment_id,
+            order_id,
+            gateway_payment_id,
+            amount,
+        },
         PaymentEvent::PaymentDeclined {
             order_id,
+            payment_id: gateway_payment_id,
+        } => PublishedEvent::PaymentDeclined {
             payment_id,
-        } => (
-            "declined",
-            fields_of(json!({"orderId": order_id, "gatewayPaymentId": payment_id}))?,
-        ),
+            order_id,
+            gateway_payment_id,
+        },
         PaymentEvent::PaymentRefunded {
             order_id,
             refund_id,
             amount,
-        } => (
-            "refunded",
-            fields_of(json!({"orderId": order_id, "refundId": refund_id, "amount": amount}))?,
-        ),
-    })
+        } => PublishedEvent::PaymentRefunded {
+            payment_id,
+            order_id,
+            refund_id,
+            amount,
+        },
+    }
 }
 
-/// One line of `OrderCreated` as the brief shows it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BriefLine {
-    product_id: String,
-    quantity: u32,
-    price: Money,
-}
-
-fn order_event(event: OrderEvent, order_id: &str, timestamp: String) -> IntegrationEvent {
-    let name = cqrs_es::DomainEvent::event_type(&event);
-    let mut body = json!({"event": name, "timestamp": timestamp, "orderId": order_id});
-    let fields = match event {
+fn order_event(event: OrderEvent, order_id: Uuid) -> PublishedEvent {
+    match event {
         OrderEvent::OrderCreated {
             customer_id,
             items,
             total_price,
             ..
-        } => json!({
-            "customerId": customer_id.to_string(),
-            "items": items.into_iter().map(|line| BriefLine {
-                product_id: line.product_id.to_string(),
-                quantity: line.quantity,
-                price: line.price,
-            }).collect::<Vec<_>>(),
-            "totalPrice": total_price,
-        }),
+        } => PublishedEvent::OrderCreated {
+            order_id,
+            customer_id,
+            items: items
+                .into_iter()
+                .map(|line| PricedLine {
+                    product_id: line.product_id,
+                    quantity: line.quantity,
+                    price: line.price,
+                })
+                .collect(),
+            total_price,
+        },
         OrderEvent::OrderValidated {
             is_valid,
             validation_errors,
-        } => json!({"isValid": is_valid, "validationErrors": validation_errors}),
+        } => PublishedEvent::OrderValidated {
+            order_id,
+            is_valid,
+            validation_errors,
+        },
         OrderEvent::PaymentProcessed {
             payment_id,
             payment_status,
             amount,
-        } => json!({
-            "paymentId": payment_id,
-            "paymentStatus": match payment_status {
-                PaymentStatus::Success => "SUCCESS",
-                PaymentStatus::Declined => "DECLINED",
-            },
-            "amount": amount,
-        }),
-        OrderEvent::InventoryReserved { items } => json!({
-            "items": items.into_iter().map(|ReservedLine { product_id, quantity }| {
-                json!({"productId": product_id.to_string(), "quantity": quantity})
-            }).collect::<Vec<_>>(),
-        }),
+        } => PublishedEvent::PaymentProcessed {
+            order_id,
+            payment_id,
+            payment_status,
+            amount,
+        },
+        OrderEvent::InventoryReserved { items } => PublishedEvent::InventoryReserved {
+            order_id,
+            items: items
+                .into_iter()
+                .map(
+                    |ReservedLine {
+                         product_id,
+                         quantity,
+                     }| ReservedUnits {
+                        product_id,
+                        quantity,
+                    },
+                )
+                .collect(),
+        },
         OrderEvent::OrderShipped {
             shipment_id,
             carrier,
             tracking_number,
-        } => {
-            json!({"shipmentId": shipment_id, "carrier": carrier, "trackingNumber": tracking_number})
-        }
-        OrderEvent::OrderDelivered { delivery_status } => {
-            json!({"deliveryStatus": delivery_status})
-        }
+        } => PublishedEvent::OrderShipped {
+            order_id,
+            shipment_id,
+            carrier,
+            tracking_number,
+        },
+        OrderEvent::OrderDelivered { delivery_status } => PublishedEvent::OrderDelivered {
+            order_id,
+            delivery_status,
+        },
         OrderEvent::OrderCancelled {
             cancellation_reason,
-        } => json!({"cancellationReason": cancellation_reason}),
+        } => PublishedEvent::OrderCancelled {
+            order_id,
+            cancellation_reason,
+        },
         OrderEvent::OrderReturned {
             return_reason,
             refund_amount,
-        } => json!({"returnReason": return_reason, "refundAmount": refund_amount}),
-    };
-    if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
-        body.extend(fields);
-    }
-    IntegrationEvent {
-        subject: format!("events.order.{name}"),
-        body,
+        } => PublishedEvent::OrderReturned {
+            order_id,
+            return_reason,
+            refund_amount,
+        },
     }
 }
 

@@ -15,6 +15,7 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod product;
+pub mod published;
 pub mod rating;
 pub mod seller;
 pub mod specifications;

@@ -5,6 +5,7 @@
 //! stops the others. No panic is lost. Inside a component,
 //! [`until_shutdown`] is the loop that starts an attempt again after an error.
 
+use crate::metrics::Metrics;
 use std::future::Future;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -20,6 +21,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub struct Supervisor {
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
     shutdown: CancellationToken,
+    metrics: Metrics,
 }
 
 /// What a panic said.
@@ -33,11 +35,13 @@ fn message(panic: Box<dyn std::any::Any + Send>) -> String {
 
 impl Supervisor {
     /// A supervisor whose components stop on `shutdown`, which it cancels
-    /// when the first component ends.
-    pub fn new(shutdown: CancellationToken) -> Self {
+    /// when the first component ends; it counts restarts in `metrics`
+    /// (`atlantic_component_restarts_total{component}`).
+    pub fn new(shutdown: CancellationToken, metrics: Metrics) -> Self {
         Supervisor {
             tasks: JoinSet::new(),
             shutdown,
+            metrics,
         }
     }
 
@@ -67,6 +71,7 @@ impl Supervisor {
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let shutdown = self.shutdown.clone();
+        let metrics = self.metrics.clone();
         self.tasks.spawn(async move {
             let mut backoff = FIRST_BACKOFF;
             loop {
@@ -75,6 +80,11 @@ impl Supervisor {
                     Err(failure) if failure.is_panic() => {
                         let panic = message(failure.into_panic());
                         tracing::error!(component = name, %panic, ?backoff, "component panicked; starting it again");
+                        metrics.add(
+                            "atlantic_component_restarts_total",
+                            &format!("component=\"{name}\""),
+                            1,
+                        );
                     }
                     Err(failure) => return (name, Err(failure.into())),
                 }
@@ -147,7 +157,8 @@ mod tests {
     #[tokio::test]
     async fn a_loop_that_panics_is_started_again() {
         let shutdown = CancellationToken::new();
-        let mut supervisor = Supervisor::new(shutdown.clone());
+        let metrics = Metrics::default();
+        let mut supervisor = Supervisor::new(shutdown.clone(), metrics.clone());
         let starts = Arc::new(AtomicUsize::new(0));
         let counted = starts.clone();
         supervisor.restarting("flaky", move |stop| {
@@ -169,12 +180,16 @@ mod tests {
         });
         supervisor.join().await.unwrap();
         assert_eq!(starts.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            metrics.get("atlantic_component_restarts_total", "component=\"flaky\""),
+            1
+        );
     }
 
     #[tokio::test]
     async fn a_server_that_panics_ends_the_run_with_its_message() {
         let shutdown = CancellationToken::new();
-        let mut supervisor = Supervisor::new(shutdown.clone());
+        let mut supervisor = Supervisor::new(shutdown.clone(), Metrics::default());
         supervisor.once("server", async { panic!("the socket is gone") });
         let stop = shutdown.clone();
         supervisor.restarting("loop", move |_| {

@@ -5,9 +5,11 @@
 //! document with an older one. Beside it, each product's customers' rating
 //! summary, written by the reviews projector.
 
+use crate::product_fields::fields_set;
 use crate::{Envelope, Projection};
+use atlantic_domain::published::PublishedEvent;
 use redis::aio::ConnectionManager;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Sets KEYS[1] to ARGV[1] unless the stored document's version is at least
 /// ARGV[2]. Returns 1 when it wrote.
@@ -110,25 +112,6 @@ impl ProductCache {
     }
 }
 
-/// The document shown by `GET /products/{id}`, from a `product.created` body.
-pub fn document_from_created(product_id: &str, body: &Value, version: i64) -> Value {
-    let inventory = body["inventory"].as_i64().unwrap_or(0);
-    json!({
-        "id": product_id,
-        "name": body["name"],
-        "description": body["description"],
-        "category": body["category"],
-        "brand": body["brand"],
-        "price": body["price"],
-        "specifications": body["specifications"],
-        "sellerId": body["sellerId"],
-        "inventory": inventory,
-        "inStock": inventory > 0,
-        "catalogueRating": body["catalogueRating"].as_f64(),
-        "version": version,
-    })
-}
-
 /// Keeps the cache from product events.
 pub struct CacheProjection {
     cache: ProductCache,
@@ -142,13 +125,13 @@ impl CacheProjection {
 
     async fn apply_one(&self, event: &Envelope) -> anyhow::Result<()> {
         let id = event.aggregate_id.as_str();
-        match event.name() {
-            "created" => {
-                self.cache
-                    .put_if_newer(id, &document_from_created(id, &event.body, event.sequence))
-                    .await?;
+        match (event.event(), fields_set(event.event())) {
+            (PublishedEvent::ProductCreated { .. }, Some(mut doc)) => {
+                doc.insert("id".into(), json!(id));
+                doc.insert("version".into(), json!(event.sequence));
+                self.cache.put_if_newer(id, &Value::Object(doc)).await?;
             }
-            "updated" => {
+            (PublishedEvent::ProductUpdated { .. }, Some(fields)) => {
                 // Without the document there is nothing to patch; the next read
                 // fills it from the search read model.
                 let Some(Value::Object(mut doc)) = self.cache.get(id).await? else {
@@ -157,36 +140,17 @@ impl CacheProjection {
                 if doc.get("deleted") == Some(&Value::Bool(true)) {
                     return Ok(());
                 }
-                patch(&mut doc, &event.body);
+                doc.extend(fields);
                 doc.insert("version".into(), json!(event.sequence));
                 self.cache.put_if_newer(id, &Value::Object(doc)).await?;
             }
-            "deleted" => {
+            (PublishedEvent::ProductDeleted { .. }, _) => {
                 let tombstone = json!({"id": id, "deleted": true, "version": event.sequence});
                 self.cache.put_if_newer(id, &tombstone).await?;
             }
             _ => {}
         }
         Ok(())
-    }
-}
-
-fn patch(doc: &mut Map<String, Value>, body: &Value) {
-    for field in [
-        "name",
-        "description",
-        "category",
-        "brand",
-        "price",
-        "specifications",
-        "inventory",
-    ] {
-        if let Some(value) = body.get(field) {
-            doc.insert(field.into(), value.clone());
-        }
-    }
-    if let Some(inventory) = body["inventory"].as_i64() {
-        doc.insert("inStock".into(), json!(inventory > 0));
     }
 }
 

@@ -1,12 +1,12 @@
-//! An event as a projection sees it: the published body and the headers that
+//! An event as a projection sees it: the published body, decoded, and the headers that
 //! place it.
 
 use anyhow::Context;
 use async_nats::jetstream;
+use atlantic_domain::published::{Published, PublishedEvent};
 use atlantic_platform::dead_letters::header_map;
 use atlantic_platform::headers;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One published event.
@@ -22,8 +22,8 @@ pub struct Envelope {
     pub sequence: i64,
     /// The event's global position in the event store.
     pub position: i64,
-    /// The body (the brief's JSON).
-    pub body: Value,
+    /// The body, decoded.
+    pub published: Published,
 }
 
 impl Envelope {
@@ -59,21 +59,18 @@ impl Envelope {
             position: header(headers::POSITION)?
                 .parse()
                 .context("bad Atlantic-Position")?,
-            body: serde_json::from_slice(payload).context("body is not JSON")?,
+            published: serde_json::from_slice(payload)
+                .context("the body is not a published event")?,
         })
     }
 
-    /// The event's name: the subject's last part (`OrderCreated`, `created`).
-    pub fn name(&self) -> &str {
-        self.subject.rsplit('.').next().unwrap_or_default()
+    /// What happened.
+    pub fn event(&self) -> &PublishedEvent {
+        &self.published.event
     }
 
-    /// The body's `timestamp`, or now.
+    /// When the event was committed (now, should its timestamp not parse).
     pub fn timestamp(&self) -> DateTime<Utc> {
-        self.body["timestamp"]
-            .as_str()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(Utc::now)
+        self.published.committed_at().unwrap_or_else(Utc::now)
     }
 }

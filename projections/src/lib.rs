@@ -7,6 +7,7 @@ pub mod cache;
 pub mod envelope;
 pub mod order_views;
 pub mod postgres_batch;
+pub mod product_fields;
 pub mod read_models;
 pub mod replay;
 pub mod reviews;

@@ -1,9 +1,12 @@
 //! Order views in Postgres: an order's status and timeline, a user's orders,
 //! the user's profile, and sellers.
 
+use crate::replay::PostgresReadModel;
 use crate::{Envelope, Projection};
-use serde_json::Value;
+use atlantic_domain::order::PaymentStatus;
+use atlantic_domain::published::PublishedEvent;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Orders (`order_views`, `order_timeline`), users (`user_views`) and sellers
@@ -20,26 +23,29 @@ impl OrderViews {
 }
 
 /// The status an order event leaves the order in.
-pub(crate) fn status_after(event: &str, body: &Value) -> Option<&'static str> {
+pub(crate) fn status_after(event: &PublishedEvent) -> Option<&'static str> {
     Some(match event {
-        "OrderCreated" => "Created",
-        "OrderValidated" => "Validated",
-        "PaymentProcessed" if body["paymentStatus"] == "SUCCESS" => "PaymentProcessed",
-        "PaymentProcessed" => "PaymentDeclined",
-        "InventoryReserved" => "InventoryReserved",
-        "OrderShipped" => "Shipped",
-        "OrderDelivered" => "Delivered",
-        "OrderCancelled" => "Cancelled",
-        "OrderReturned" => "Returned",
+        PublishedEvent::OrderCreated { .. } => "Created",
+        PublishedEvent::OrderValidated { .. } => "Validated",
+        PublishedEvent::PaymentProcessed {
+            payment_status: PaymentStatus::Success,
+            ..
+        } => "PaymentProcessed",
+        PublishedEvent::PaymentProcessed { .. } => "PaymentDeclined",
+        PublishedEvent::InventoryReserved { .. } => "InventoryReserved",
+        PublishedEvent::OrderShipped { .. } => "Shipped",
+        PublishedEvent::OrderDelivered { .. } => "Delivered",
+        PublishedEvent::OrderCancelled { .. } => "Cancelled",
+        PublishedEvent::OrderReturned { .. } => "Returned",
         _ => return None,
     })
 }
 
 async fn apply_order(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let order_id = Uuid::parse_str(&event.aggregate_id)?;
-    let Some(status) = status_after(event.name(), &event.body) else {
+    let Some(status) = status_after(event.event()) else {
         return Ok(());
     };
+    let order_id = Uuid::parse_str(&event.aggregate_id)?;
     let at = event.timestamp();
     sqlx::query(
         "INSERT INTO order_timeline (order_id, sequence, event, occurred_at, body) VALUES ($1, $2, $3, $4, $5) \
@@ -47,22 +53,27 @@ async fn apply_order(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> an
     )
     .bind(order_id)
     .bind(event.sequence)
-    .bind(event.name())
+    .bind(event.event().name())
     .bind(at)
-    .bind(&event.body)
+    .bind(serde_json::to_value(&event.published)?)
     .execute(&mut **tx)
     .await?;
-    if event.name() == "OrderCreated" {
-        let customer = Uuid::parse_str(event.body["customerId"].as_str().unwrap_or_default())?;
+    if let PublishedEvent::OrderCreated {
+        customer_id,
+        items,
+        total_price,
+        ..
+    } = event.event()
+    {
         sqlx::query(
             "INSERT INTO order_views (order_id, customer_id, status, items, total_price, created_at, updated_at, version) \
              VALUES ($1, $2, $3, $4, ($5::text)::numeric, $6, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(order_id)
-        .bind(customer)
+        .bind(customer_id)
         .bind(status)
-        .bind(&event.body["items"])
-        .bind(event.body["totalPrice"].to_string())
+        .bind(serde_json::to_value(items)?)
+        .bind(total_price.to_string())
         .bind(at)
         .bind(event.sequence)
         .execute(&mut **tx)
@@ -82,36 +93,42 @@ async fn apply_order(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> an
 }
 
 async fn apply_user(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let user_id = Uuid::parse_str(&event.aggregate_id)?;
-    let body = &event.body;
-    match event.name() {
-        "created" => {
+    match event.event() {
+        PublishedEvent::UserCreated {
+            user_id,
+            email,
+            name,
+            role,
+        } => {
             sqlx::query(
                 "INSERT INTO user_views (user_id, email, name, role, version) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(user_id)
-            .bind(body["email"].as_str().unwrap_or_default())
-            .bind(body["name"].as_str().unwrap_or_default())
-            .bind(body["role"].as_str().unwrap_or("customer"))
+            .bind(email)
+            .bind(name)
+            .bind(role)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
         }
-        "updated" => {
-            let seller: Option<Uuid> = body["sellerId"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok());
+        PublishedEvent::UserUpdated {
+            user_id,
+            name,
+            address,
+            role,
+            seller_id,
+        } => {
             sqlx::query(
                 "UPDATE user_views SET name = coalesce($2, name), address = coalesce($3, address), \
                         role = coalesce($4, role), seller_id = coalesce($5, seller_id), version = $6 \
                  WHERE user_id = $1 AND version < $6",
             )
             .bind(user_id)
-            .bind(body["name"].as_str())
-            .bind(body.get("address").filter(|a| a.is_object()))
-            .bind(body["role"].as_str())
-            .bind(seller)
+            .bind(name)
+            .bind(address.as_ref().map(serde_json::to_value).transpose()?)
+            .bind(role)
+            .bind(seller_id)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
@@ -122,33 +139,39 @@ async fn apply_user(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> any
 }
 
 async fn apply_seller(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let seller_id = Uuid::parse_str(&event.aggregate_id)?;
-    let body = &event.body;
-    match event.name() {
-        "created" => {
-            let user = Uuid::parse_str(body["userId"].as_str().unwrap_or_default())?;
+    match event.event() {
+        PublishedEvent::SellerCreated {
+            seller_id,
+            user_id,
+            name,
+            contact_email,
+        } => {
             sqlx::query(
                 "INSERT INTO seller_views (seller_id, user_id, name, contact_email, created_at, version) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(seller_id)
-            .bind(user)
-            .bind(body["name"].as_str().unwrap_or_default())
-            .bind(body["contactEmail"].as_str().unwrap_or_default())
+            .bind(user_id)
+            .bind(name)
+            .bind(contact_email)
             .bind(event.timestamp())
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
         }
-        "updated" => {
+        PublishedEvent::SellerUpdated {
+            seller_id,
+            name,
+            contact_email,
+        } => {
             sqlx::query(
                 "UPDATE seller_views SET name = coalesce($2, name), \
                         contact_email = coalesce($3, contact_email), version = $4 \
                  WHERE seller_id = $1 AND version < $4",
             )
             .bind(seller_id)
-            .bind(body["name"].as_str())
-            .bind(body["contactEmail"].as_str())
+            .bind(name)
+            .bind(contact_email)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
@@ -179,14 +202,24 @@ impl Projection for OrderViews {
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         for event in events {
-            match event.aggregate_type.as_str() {
-                "Order" => apply_order(&mut tx, event).await?,
-                "User" => apply_user(&mut tx, event).await?,
-                "Seller" => apply_seller(&mut tx, event).await?,
-                _ => {}
-            }
+            apply_order(&mut tx, event).await?;
+            apply_user(&mut tx, event).await?;
+            apply_seller(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 }
+
+/// What a replay rebuilds of this read model (see [`crate::replay`]).
+pub const REPLAY: PostgresReadModel = PostgresReadModel {
+    name: "order-views",
+    tables: &[
+        "order_views",
+        "order_timeline",
+        "user_views",
+        "seller_views",
+    ],
+    aggregate_types: &["Order", "User", "Seller"],
+    make: |pool| Arc::new(OrderViews::new(pool)),
+};

@@ -1,11 +1,13 @@
-//! The list of read models, each once with the live projections it runs and
-//! the stores they write to; `atlantic serve`, `atlantic project` and the
-//! tests start them from here.
+//! The list of read models, each once with the live projections it runs,
+//! the rebuilds a replay runs, and the stores they write to; `atlantic serve`,
+//! `atlantic project`, `atlantic replay` and the tests start them from here.
 
 use crate::analytics::{Analytics, AnalyticsProjection, ClicksProjection};
 use crate::cache::{CacheProjection, ProductCache};
 use crate::order_views::OrderViews;
-use crate::replay::{pause_key, Pausable};
+use crate::replay::{
+    pause_key, replay_in_place, replay_postgres, Pausable, Progress, ReplaySummary,
+};
 use crate::reviews::Reviews;
 use crate::search::SearchProjection;
 use crate::{MeiliProjection, Projection};
@@ -127,5 +129,106 @@ impl ReadModel {
             }
             ReadModel::Clicks => vec![Arc::new(ClicksProjection::new(analytics()?))],
         })
+    }
+}
+
+/// One rebuild of a replay (see [`crate::replay`]): each read model runs one
+/// per store it writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rebuild {
+    /// The Postgres search tables, in a schema of their own, swapped in.
+    SearchTables,
+    /// The Meilisearch index, as a second index, swapped in.
+    SearchIndex,
+    /// The Redis product documents, in place (writes are newer-only).
+    Cache,
+    /// The order, user and seller views, in a schema of their own.
+    OrderViews,
+    /// Ratings and comments, in a schema of their own; then the rating
+    /// summaries in the cache.
+    Reviews,
+    /// The ClickHouse tables the events table feeds, in a database of their own.
+    Analytics,
+}
+
+impl ReadModel {
+    /// What a replay of this read model rebuilds with `stores`. Clicks never
+    /// reach the events table: there is nothing to rebuild them from.
+    pub fn rebuilds(self, stores: &Stores) -> Vec<Rebuild> {
+        match self {
+            ReadModel::Search if stores.meili.is_some() => {
+                vec![Rebuild::SearchTables, Rebuild::SearchIndex]
+            }
+            ReadModel::Search => vec![Rebuild::SearchTables],
+            ReadModel::Cache => vec![Rebuild::Cache],
+            ReadModel::OrderViews => vec![Rebuild::OrderViews],
+            ReadModel::Reviews => vec![Rebuild::Reviews],
+            ReadModel::Analytics => vec![Rebuild::Analytics],
+            ReadModel::Clicks => Vec::new(),
+        }
+    }
+}
+
+impl Rebuild {
+    /// What it rebuilds, for a report.
+    pub fn target(self) -> &'static str {
+        match self {
+            Rebuild::SearchTables => "search (Postgres tables)",
+            Rebuild::SearchIndex => "search (Meilisearch)",
+            Rebuild::Cache => "cache",
+            Rebuild::OrderViews => "order views",
+            Rebuild::Reviews => "reviews",
+            Rebuild::Analytics => "analytics",
+        }
+    }
+
+    /// Runs it to the mark taken at its start (`dry_run`: only counts the
+    /// events it would apply), reporting `progress`.
+    pub async fn run(
+        self,
+        stores: &Stores,
+        dry_run: bool,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> anyhow::Result<ReplaySummary> {
+        let pool = &stores.pool;
+        match self {
+            Rebuild::SearchTables => {
+                replay_postgres(pool, &crate::search::REPLAY, dry_run, progress).await
+            }
+            Rebuild::SearchIndex => {
+                let meili = stores.meili.as_ref().context("search has no Meilisearch")?;
+                crate::search_meili::replay::replay_meili(
+                    pool,
+                    &meili.url,
+                    meili.key.as_deref(),
+                    &meili.index,
+                    dry_run,
+                    progress,
+                )
+                .await
+            }
+            Rebuild::Cache => {
+                let projection = CacheProjection::new(stores.cache.clone());
+                replay_in_place(pool, &projection, &["Product"], dry_run, progress).await
+            }
+            Rebuild::OrderViews => {
+                replay_postgres(pool, &crate::order_views::REPLAY, dry_run, progress).await
+            }
+            Rebuild::Reviews => {
+                let summary =
+                    replay_postgres(pool, &crate::reviews::REPLAY, dry_run, progress).await?;
+                if !dry_run {
+                    crate::reviews::refresh_summaries(pool, &stores.cache).await?;
+                }
+                Ok(summary)
+            }
+            Rebuild::Analytics => {
+                let analytics = stores
+                    .analytics
+                    .as_ref()
+                    .context("analytics needs ClickHouse")?;
+                crate::analytics::replay::replay_analytics(pool, analytics, dry_run, progress).await
+            }
+        }
     }
 }

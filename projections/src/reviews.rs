@@ -2,10 +2,13 @@
 //! for a product's rating summary and its comments.
 
 use crate::cache::ProductCache;
+use crate::replay::PostgresReadModel;
 use crate::{Envelope, Projection};
+use atlantic_domain::published::PublishedEvent;
 use serde_json::{json, Value};
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Ratings and comments.
@@ -81,20 +84,30 @@ pub async fn rating_summary(pool: &PgPool, product_id: Uuid) -> anyhow::Result<V
         .unwrap_or_else(|| json!({"average": null, "count": 0})))
 }
 
-fn uuid_field(event: &Envelope, field: &str) -> anyhow::Result<Uuid> {
-    let value = event.body[field].as_str().unwrap_or_default();
-    Uuid::parse_str(value).map_err(|e| anyhow::anyhow!("bad {field} {value:?}: {e}"))
-}
-
-async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let stars = match event.name() {
-        "added" | "updated" => Some(
-            event.body["stars"]
-                .as_i64()
-                .ok_or_else(|| anyhow::anyhow!("a rating without stars"))?,
-        ),
-        "deleted" => None,
-        _ => return Ok(()),
+/// Keeps one customer's rating; answers the product it rates, if a rating event.
+async fn apply_rating(
+    tx: &mut Transaction<'_, Postgres>,
+    event: &Envelope,
+) -> anyhow::Result<Option<Uuid>> {
+    let (rating_id, product_id, user_id, stars) = match *event.event() {
+        PublishedEvent::RatingAdded {
+            rating_id,
+            product_id,
+            user_id,
+            stars,
+        }
+        | PublishedEvent::RatingUpdated {
+            rating_id,
+            product_id,
+            user_id,
+            stars,
+        } => (rating_id, product_id, user_id, Some(i16::from(stars))),
+        PublishedEvent::RatingDeleted {
+            rating_id,
+            product_id,
+            user_id,
+        } => (rating_id, product_id, user_id, None),
+        _ => return Ok(None),
     };
     sqlx::query(
         "INSERT INTO product_ratings (rating_id, product_id, user_id, stars, version) \
@@ -102,50 +115,57 @@ async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> a
          ON CONFLICT (rating_id) DO UPDATE SET stars = excluded.stars, version = excluded.version \
          WHERE product_ratings.version < excluded.version",
     )
-    .bind(Uuid::parse_str(&event.aggregate_id)?)
-    .bind(uuid_field(event, "productId")?)
-    .bind(uuid_field(event, "userId")?)
-    .bind(stars.map(|s| s as i16))
+    .bind(rating_id)
+    .bind(product_id)
+    .bind(user_id)
+    .bind(stars)
     .bind(event.sequence)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(Some(product_id))
 }
 
 async fn apply_comment(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let comment_id = Uuid::parse_str(&event.aggregate_id)?;
     let at = event.timestamp();
-    match event.name() {
-        "created" => {
+    let (comment_id, text, deleted) = match event.event() {
+        PublishedEvent::CommentCreated {
+            comment_id,
+            product_id,
+            author_id,
+            text,
+        } => {
             sqlx::query(
                 "INSERT INTO product_comments (comment_id, product_id, author_id, text, created_at, updated_at, version) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(comment_id)
-            .bind(uuid_field(event, "productId")?)
-            .bind(uuid_field(event, "authorId")?)
-            .bind(event.body["text"].as_str().unwrap_or_default())
+            .bind(product_id)
+            .bind(author_id)
+            .bind(text)
             .bind(at)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
+            return Ok(());
         }
-        "updated" | "deleted" => {
-            sqlx::query(
-                "UPDATE product_comments SET text = coalesce($2, text), deleted = deleted OR $3, \
-                        updated_at = $4, version = $5 \
-                 WHERE comment_id = $1 AND version < $5",
-            )
-            .bind(comment_id)
-            .bind(event.body["text"].as_str())
-            .bind(event.name() == "deleted")
-            .bind(at)
-            .bind(event.sequence)
-            .execute(&mut **tx)
-            .await?;
-        }
-        _ => {}
-    }
+        PublishedEvent::CommentUpdated {
+            comment_id, text, ..
+        } => (comment_id, Some(text), false),
+        PublishedEvent::CommentDeleted { comment_id, .. } => (comment_id, None, true),
+        _ => return Ok(()),
+    };
+    sqlx::query(
+        "UPDATE product_comments SET text = coalesce($2, text), deleted = deleted OR $3, \
+                updated_at = $4, version = $5 \
+         WHERE comment_id = $1 AND version < $5",
+    )
+    .bind(comment_id)
+    .bind(text)
+    .bind(deleted)
+    .bind(at)
+    .bind(event.sequence)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -171,14 +191,8 @@ impl Projection for Reviews {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         let mut rated = BTreeSet::new();
         for event in events {
-            match event.aggregate_type.as_str() {
-                "Rating" => {
-                    apply_rating(&mut tx, event).await?;
-                    rated.insert(uuid_field(event, "productId")?);
-                }
-                "Comment" => apply_comment(&mut tx, event).await?,
-                _ => {}
-            }
+            rated.extend(apply_rating(&mut tx, event).await?);
+            apply_comment(&mut tx, event).await?;
         }
         tx.commit().await?;
         // After the commit: a failure here fails the batch, which is applied
@@ -190,3 +204,11 @@ impl Projection for Reviews {
         Ok(())
     }
 }
+
+/// What a replay rebuilds of this read model (see [`crate::replay`]).
+pub const REPLAY: PostgresReadModel = PostgresReadModel {
+    name: "reviews",
+    tables: &["product_ratings", "product_comments"],
+    aggregate_types: &["Rating", "Comment"],
+    make: |pool| Arc::new(Reviews::new(pool)),
+};

@@ -4,10 +4,12 @@
 //! it was imported with until a customer rates it; never its
 //! specifications.
 
+use crate::replay::PostgresReadModel;
 use crate::{Envelope, Projection};
+use atlantic_domain::published::PublishedEvent;
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
-use uuid::Uuid;
+use std::sync::Arc;
 
 /// Products as search documents.
 pub struct SearchProjection {
@@ -29,13 +31,11 @@ pub fn terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-async fn remember_terms(tx: &mut Transaction<'_, Postgres>, body: &Value) -> anyhow::Result<()> {
-    let mut words = Vec::new();
-    for field in ["name", "category", "brand"] {
-        if let Some(text) = body[field].as_str() {
-            words.extend(terms(text));
-        }
-    }
+async fn remember_terms(
+    tx: &mut Transaction<'_, Postgres>,
+    texts: [Option<&str>; 3],
+) -> anyhow::Result<()> {
+    let words: Vec<String> = texts.into_iter().flatten().flat_map(terms).collect();
     if !words.is_empty() {
         sqlx::query(
             "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
@@ -48,11 +48,19 @@ async fn remember_terms(tx: &mut Transaction<'_, Postgres>, body: &Value) -> any
 }
 
 async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let product_id = Uuid::parse_str(&event.aggregate_id)?;
-    let body = &event.body;
-    let text = |field: &str| body[field].as_str().map(str::to_string);
-    match event.name() {
-        "created" => {
+    match event.event() {
+        PublishedEvent::ProductCreated {
+            product_id,
+            seller_id,
+            name,
+            description,
+            category,
+            brand,
+            price,
+            specifications,
+            inventory,
+            catalogue_rating,
+        } => {
             sqlx::query(
                 "INSERT INTO search_products (product_id, seller_id, name, description, category, brand, price, \
                                               specifications, inventory, catalogue_rating, customer_rating, version) \
@@ -61,21 +69,35 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
                  ON CONFLICT DO NOTHING",
             )
             .bind(product_id)
-            .bind(Uuid::parse_str(body["sellerId"].as_str().unwrap_or_default())?)
-            .bind(text("name").unwrap_or_default())
-            .bind(text("description").unwrap_or_default())
-            .bind(text("category").unwrap_or_default())
-            .bind(text("brand").unwrap_or_default())
-            .bind(body["price"].to_string())
-            .bind(&body["specifications"])
-            .bind(body["inventory"].as_i64().unwrap_or(0))
-            .bind(body["catalogueRating"].as_f64())
+            .bind(seller_id)
+            .bind(name)
+            .bind(description)
+            .bind(category)
+            .bind(brand)
+            .bind(price.to_string())
+            .bind(Value::Object(specifications.clone()))
+            .bind(inventory)
+            .bind(catalogue_rating)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
-            remember_terms(tx, body).await?;
+            remember_terms(
+                tx,
+                [Some(name), Some(category), Some(brand)].map(|t| t.map(String::as_str)),
+            )
+            .await?;
         }
-        "updated" => {
+        PublishedEvent::ProductUpdated {
+            product_id,
+            name,
+            description,
+            category,
+            brand,
+            price,
+            specifications,
+            inventory,
+            ..
+        } => {
             sqlx::query(
                 "UPDATE search_products SET \
                     name = coalesce($2, name), description = coalesce($3, description), \
@@ -86,19 +108,19 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
                  WHERE product_id = $1 AND version < $9",
             )
             .bind(product_id)
-            .bind(text("name"))
-            .bind(text("description"))
-            .bind(text("category"))
-            .bind(text("brand"))
-            .bind(body.get("price").map(|p| p.to_string()))
-            .bind(body.get("specifications").filter(|s| s.is_object()))
-            .bind(body["inventory"].as_i64())
+            .bind(name)
+            .bind(description)
+            .bind(category)
+            .bind(brand)
+            .bind(price.map(|price| price.to_string()))
+            .bind(specifications.clone().map(Value::Object))
+            .bind(inventory)
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
-            remember_terms(tx, body).await?;
+            remember_terms(tx, [name, category, brand].map(|t| t.as_deref())).await?;
         }
-        "deleted" => {
+        PublishedEvent::ProductDeleted { product_id } => {
             sqlx::query("DELETE FROM search_products WHERE product_id = $1")
                 .bind(product_id)
                 .execute(&mut **tx)
@@ -111,23 +133,32 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
 
 /// Keeps one customer's rating and the average of its product.
 async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let stars = match event.name() {
-        "added" | "updated" => Some(
-            event.body["stars"]
-                .as_i64()
-                .and_then(|stars| i16::try_from(stars).ok())
-                .ok_or_else(|| anyhow::anyhow!("a rating without stars"))?,
-        ),
-        "deleted" => None,
+    let (rating_id, product_id, stars) = match *event.event() {
+        PublishedEvent::RatingAdded {
+            rating_id,
+            product_id,
+            stars,
+            ..
+        }
+        | PublishedEvent::RatingUpdated {
+            rating_id,
+            product_id,
+            stars,
+            ..
+        } => (rating_id, product_id, Some(i16::from(stars))),
+        PublishedEvent::RatingDeleted {
+            rating_id,
+            product_id,
+            ..
+        } => (rating_id, product_id, None),
         _ => return Ok(()),
     };
-    let product_id = Uuid::parse_str(event.body["productId"].as_str().unwrap_or_default())?;
     sqlx::query(
         "INSERT INTO search_ratings (rating_id, product_id, stars, version) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (rating_id) DO UPDATE SET stars = excluded.stars, version = excluded.version \
          WHERE search_ratings.version < excluded.version",
     )
-    .bind(Uuid::parse_str(&event.aggregate_id)?)
+    .bind(rating_id)
     .bind(product_id)
     .bind(stars)
     .bind(event.sequence)
@@ -161,16 +192,21 @@ impl Projection for SearchProjection {
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
         for event in events {
-            if event.aggregate_type == "Rating" {
-                apply_rating(&mut tx, event).await?;
-            } else {
-                apply_product(&mut tx, event).await?;
-            }
+            apply_rating(&mut tx, event).await?;
+            apply_product(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 }
+
+/// What a replay rebuilds of this read model (see [`crate::replay`]).
+pub const REPLAY: PostgresReadModel = PostgresReadModel {
+    name: "search",
+    tables: &["search_products", "search_terms", "search_ratings"],
+    aggregate_types: &["Product", "Rating"],
+    make: |pool| Arc::new(SearchProjection::new(pool)),
+};
 
 #[cfg(test)]
 mod tests {

@@ -338,7 +338,7 @@ impl Relay {
             row.recorded_at,
         )
         .with_context(|| format!("event at position {}", row.global_position))?;
-        let body = serde_json::to_vec(&event.body)?;
+        let body = serde_json::to_vec(&event)?;
         if body.len() > self.max_payload {
             anyhow::bail!(
                 "the event is {} bytes, over the server's limit of {}",
@@ -347,7 +347,7 @@ impl Relay {
             );
         }
         Ok(Outgoing {
-            subject: event.subject,
+            subject: event.subject(),
             body,
         })
     }

@@ -2,9 +2,7 @@
 //! with environment fallbacks and loopback defaults.
 
 use atlantic::system::{self, ClickHouse, Components, Config, Meili, ProjectionName};
-use atlantic_platform::db;
 use atlantic_platform::dead_letters::{DeadLetters, Selection};
-use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::RateLimits;
 
 use atlantic_domain::Role;
@@ -119,8 +117,8 @@ impl LetterSelection {
     }
 
     pub(super) async fn store(&self) -> anyhow::Result<DeadLetters> {
-        let pool = db::connect(&self.connections.database_url, 2).await?;
-        Ok(DeadLetters::new(pool, Metrics::default()))
+        let connections = system::Connections::open(&self.connections.config()).await?;
+        Ok(DeadLetters::new(connections.pool, connections.metrics))
     }
 }
 
@@ -132,29 +130,12 @@ pub(super) struct Replay {
     pub(super) clickhouse: ClickHouse,
     #[command(flatten)]
     pub(super) meili: MeiliOptions,
-    /// Which read model.
+    /// Which read model (clicks never reach the events table: nothing to replay).
     #[arg(value_enum)]
-    pub(super) projection: ReplayName,
+    pub(super) projection: ProjectionName,
     /// Count what would be replayed; change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
-}
-
-/// Read models that can be replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(super) enum ReplayName {
-    /// Product search (and the Meilisearch index, when MEILI_URL is set).
-    Search,
-    /// The product cache.
-    Cache,
-    /// Orders, user profiles and sellers.
-    OrderViews,
-    /// Ratings and comments.
-    Reviews,
-    /// Sales, stock and customers' areas in ClickHouse (clicks stay).
-    Analytics,
-    /// All of them.
-    All,
 }
 
 #[derive(Args)]
@@ -334,6 +315,18 @@ impl Run {
             .await?
             .until_signal()
             .await
+    }
+}
+
+impl Replay {
+    /// The system's configuration for a replay: these connections, ClickHouse
+    /// and Meilisearch.
+    pub(super) fn config(&self) -> Config {
+        Config {
+            clickhouse: self.clickhouse.clone(),
+            meili: self.meili.target(),
+            ..self.connections.config()
+        }
     }
 }
 

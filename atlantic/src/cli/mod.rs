@@ -10,8 +10,7 @@ mod user;
 
 pub use args::Cli;
 use args::{PaymentsCommand, Subcommands, UserCommand};
-use atlantic::system::Components;
-use atlantic_platform::db;
+use atlantic::system::{self, Components};
 
 impl Cli {
     /// Runs the chosen subcommand.
@@ -54,7 +53,7 @@ impl Cli {
                 .await
             }
             Subcommands::Migrate(connections) => {
-                db::migrate(&connections.database_url).await?;
+                system::Connections::open(&connections.config()).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             }

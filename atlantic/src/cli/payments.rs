@@ -1,13 +1,12 @@
 //! `atlantic payments audit`: the money at the gateway against the orders.
 
-use atlantic_platform::db;
-
 use super::args::Connections;
+use atlantic::system;
 use atlantic_sagas::payment_gateway::SandboxPaymentGateway;
 use atlantic_sagas::payments_audit;
 
 pub(super) async fn audit_payments(connections: Connections) -> anyhow::Result<()> {
-    let pool = db::connect(&connections.database_url, 2).await?;
+    let pool = system::Connections::open(&connections.config()).await?.pool;
     let gateway = SandboxPaymentGateway::new(pool.clone());
     let disagreements = payments_audit::audit(&pool, &gateway).await?;
     for d in &disagreements {

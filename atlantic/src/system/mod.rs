@@ -46,6 +46,12 @@ impl Running {
         self.shutdown.clone()
     }
 
+    /// Runs one more projector beside the others, supervised as every
+    /// projector is: started again with a backoff when it panics.
+    pub fn project(&mut self, runner: ProjectorRunner) {
+        supervise_projector(&mut self.supervisor, runner);
+    }
+
     /// Waits until every component has stopped (after shutdown), or fails
     /// with the first that failed (which stops the others).
     pub async fn join(self) -> anyhow::Result<()> {
@@ -65,7 +71,7 @@ impl Running {
 pub async fn start(config: &Config, components: &Components) -> anyhow::Result<Running> {
     let connections = Connections::open(config).await?;
     let shutdown = CancellationToken::new();
-    let mut supervisor = Supervisor::new(shutdown.clone());
+    let mut supervisor = Supervisor::new(shutdown.clone(), connections.metrics.clone());
     let pool = &connections.pool;
     let metrics = &connections.metrics;
     let mut running_shop = None;
@@ -116,19 +122,9 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
         let js = async_nats::jetstream::new(connections.nats().await?);
         for model in &components.projections {
             for projection in model.projections(&stores)? {
-                let runner = Arc::new(ProjectorRunner::new(
-                    js.clone(),
-                    pool.clone(),
-                    projection,
-                    metrics.clone(),
-                ));
-                supervisor.restarting(runner.name(), move |stop| {
-                    let runner = runner.clone();
-                    async move {
-                        runner.run(stop).await;
-                        Ok(())
-                    }
-                });
+                let runner =
+                    ProjectorRunner::new(js.clone(), pool.clone(), projection, metrics.clone());
+                supervise_projector(&mut supervisor, runner);
             }
         }
     }
@@ -162,4 +158,16 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
         shutdown,
         supervisor,
     })
+}
+
+/// Runs `runner` under `supervisor`, started again when it panics.
+fn supervise_projector(supervisor: &mut Supervisor, runner: ProjectorRunner) {
+    let runner = Arc::new(runner);
+    supervisor.restarting(runner.name(), move |stop| {
+        let runner = runner.clone();
+        async move {
+            runner.run(stop).await;
+            Ok(())
+        }
+    });
 }

@@ -2,6 +2,7 @@
 //! delivered twice; and every row struct matches its table.
 
 use crate::support;
+use atlantic_domain::published::PublishedEvent;
 
 use atlantic_domain::order::OrderStatus;
 use atlantic_projections::analytics::{
@@ -458,7 +459,10 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
     .await;
     let earlier: Vec<Envelope> = events
         .iter()
-        .filter(|e| e.aggregate_id == products[2].to_string() && e.body["brand"] == "Zenith")
+        .filter(|e| {
+            e.aggregate_id == products[2].to_string()
+                && matches!(e.event(), PublishedEvent::ProductUpdated { brand: Some(brand), .. } if brand == "Zenith")
+        })
         .cloned()
         .collect();
     assert_eq!(earlier.len(), 1);
@@ -497,6 +501,6 @@ fn stream_envelope(message: &async_nats::jetstream::message::StreamMessage) -> E
         aggregate_id: header("Atlantic-Aggregate-Id"),
         sequence: header("Atlantic-Sequence").parse().unwrap(),
         position: header("Atlantic-Position").parse().unwrap(),
-        body: serde_json::from_slice(&message.payload).unwrap(),
+        published: serde_json::from_slice(&message.payload).unwrap(),
     }
 }

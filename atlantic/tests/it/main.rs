@@ -16,4 +16,5 @@ mod reviews;
 mod saga;
 mod saga_crash;
 mod search_contract;
+mod supervision;
 mod write_side;

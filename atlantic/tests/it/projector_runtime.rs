@@ -63,13 +63,19 @@ async fn an_outage_delays_events_and_loses_none() {
     let env = TestEnv::new().await;
     let js = env.nats.jetstream().await;
     streams::ensure(&js).await.unwrap();
+    // Any published event will do: the recording applies what it is given.
+    let body = serde_json::json!({
+        "event": "product.deleted", "timestamp": "2026-01-01T00:00:00Z",
+        "productId": uuid::Uuid::nil(),
+    })
+    .to_string();
     for sequence in 1..=10 {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Atlantic-Aggregate-Type", "Test");
         headers.insert("Atlantic-Aggregate-Id", "a");
         headers.insert("Atlantic-Sequence", sequence.to_string().as_str());
         headers.insert("Atlantic-Position", sequence.to_string().as_str());
-        js.publish_with_headers("events.test.happened", headers, "{}".into())
+        js.publish_with_headers("events.test.happened", headers, body.clone().into())
             .await
             .unwrap()
             .await

@@ -408,7 +408,7 @@ async fn a_poison_event_is_parked_and_the_projector_goes_on() {
     let query = app.query.clone().unwrap();
     let js = env.nats.jetstream().await;
     // One message that is not a published event at all, and one that is but
-    // that search cannot apply (no seller).
+    // that search cannot store (a NUL in its name, which Postgres text refuses).
     js.publish("events.product.created", "not json".into())
         .await
         .unwrap()
@@ -419,8 +419,12 @@ async fn a_poison_event_is_parked_and_the_projector_goes_on() {
     headers.insert("Atlantic-Aggregate-Id", Uuid::new_v4().to_string().as_str());
     headers.insert("Atlantic-Sequence", "1");
     headers.insert("Atlantic-Position", "1");
-    let body =
-        json!({"event": "product.created", "timestamp": "2026-01-01T00:00:00Z", "name": "Poison"});
+    let body = json!({
+        "event": "product.created", "timestamp": "2026-01-01T00:00:00Z",
+        "productId": Uuid::new_v4(), "sellerId": Uuid::new_v4(), "name": "Poison\u{0}",
+        "description": "", "category": "", "brand": "", "price": 1.0,
+        "specifications": {}, "inventory": 1,
+    });
     js.publish_with_headers("events.product.created", headers, body.to_string().into())
         .await
         .unwrap()

@@ -5,7 +5,7 @@
 use crate::support;
 
 use atlantic_projections::analytics::{Analytics, InventoryRow};
-use atlantic_projections::replay::{self, ORDER_VIEWS, REVIEWS, SEARCH};
+use atlantic_projections::replay;
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
 use meilisearch_sdk::documents::DocumentsQuery;
@@ -411,33 +411,11 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
 
     // Writes go on until the replays are done.
     let (writes, done) = writes_under_way(&app.api, &seller, &customer, &products, 40).await;
-    let url = env.database_url.clone();
     let before_replays = done.load(Ordering::SeqCst);
-    replay::replay_postgres(&env.pool, &url, &SEARCH, false, &|_| {})
-        .await
-        .unwrap();
-    replay::replay_postgres(&env.pool, &url, &ORDER_VIEWS, false, &|_| {})
-        .await
-        .unwrap();
-    replay::replay_postgres(&env.pool, &url, &REVIEWS, false, &|_| {})
-        .await
-        .unwrap();
-    replay::replay_analytics(&env.pool, &analytics, false, &|_| {})
-        .await
-        .unwrap();
-    if let Some(meili) = &env.meili {
-        let index = env.meili_index();
-        replay::replay_meili(
-            &env.pool,
-            &meili.url(),
-            Some(meili.key()),
-            &index,
-            false,
-            &|_| {},
-        )
-        .await
-        .unwrap();
-    }
+    // Every read model, as the command line rebuilds them.
+    let (replayed, printed) = env.cli(&["replay", "all"]).await;
+    assert!(replayed, "{printed}");
+    assert!(printed.contains("search (Meilisearch): replayed") || env.meili.is_none());
     assert!(
         done.load(Ordering::SeqCst) > before_replays,
         "writes went on during the replays"
@@ -456,16 +434,21 @@ async fn a_replay_during_writes_ends_equal_to_the_event_store() {
     analytics_converged(&env, &analytics).await;
     assert_eq!(clicks().await, 2, "clicks stay through a replay");
 
-    let dry = replay::replay_postgres(&env.pool, &url, &SEARCH, true, &|_| {})
-        .await
-        .unwrap();
+    let (counted, printed) = env.cli(&["replay", "search", "--dry-run"]).await;
+    assert!(counted, "{printed}");
+    let dry: i64 = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("search (Postgres tables): would replay "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a dry run's count: {printed}"));
     let search_events: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE aggregate_type IN ('Product', 'Rating')",
     )
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    assert_eq!(dry.events as i64, search_events);
+    assert_eq!(dry, search_events);
     let after_dry: i32 = sqlx::query_scalar("SELECT 'search_products'::regclass::oid::int")
         .fetch_one(&env.pool)
         .await

@@ -714,7 +714,7 @@ async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
         },
     )
     .await;
-    let (agrees, printed) = env.payments_audit();
+    let (agrees, printed) = env.payments_audit().await;
     assert!(agrees, "{printed}");
 
     // Money kept for a cancelled order is what the audit is for.
@@ -726,7 +726,7 @@ async fn a_payment_answered_after_its_deadline_is_reconciled_not_lost() {
     .execute(&env.pool)
     .await
     .unwrap();
-    let (agrees, printed) = env.payments_audit();
+    let (agrees, printed) = env.payments_audit().await;
     assert!(!agrees, "{printed}");
     assert!(printed.contains(&cancelled[0].to_string()), "{printed}");
     assert_eq!(printed.matches("OrderCancelled").count(), 1, "{printed}");
@@ -795,6 +795,6 @@ async fn a_refund_whose_gateway_is_down_for_ten_seconds_is_made_once_it_can_be()
         env.dead_letters().await.is_empty().then_some(())
     })
     .await;
-    let (agrees, printed) = env.payments_audit();
+    let (agrees, printed) = env.payments_audit().await;
     assert!(agrees, "{printed}");
 }

@@ -242,7 +242,7 @@ async fn slow_payments_survive_kill_9_between_the_charge_and_its_capture() {
         0,
         "every order has exactly one PaymentProcessed"
     );
-    let (agrees, printed) = env.payments_audit();
+    let (agrees, printed) = env.payments_audit().await;
     assert!(agrees, "{printed}");
     drop(server);
 }

@@ -4,6 +4,7 @@
 use super::extract::{Body, RequestId};
 use super::AppState;
 use async_nats::HeaderMap;
+use atlantic_domain::published::{Published, PublishedEvent};
 use atlantic_domain::Text;
 use atlantic_platform::headers;
 use atlantic_platform::http::error::ApiError;
@@ -84,15 +85,22 @@ pub async fn track(
         ));
     }
     let click_id = Uuid::now_v7();
-    let payload = json!({
-        "event": "click.tracked",
-        "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-        "clickId": click_id,
-        "productId": body.product_id,
-        "kind": body.kind.as_str(),
-        "area": body.area.as_ref().map(|a| a.as_str()).unwrap_or("unknown"),
-        "sessionId": body.session_id.as_ref().map(|s| s.as_str()),
-    });
+    let click = Published {
+        timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        event: PublishedEvent::ClickTracked {
+            click_id,
+            product_id: body.product_id,
+            kind: body.kind.as_str().to_string(),
+            area: body
+                .area
+                .as_ref()
+                .map_or("unknown", |area| area.as_str())
+                .to_string(),
+            session_id: body.session_id.as_ref().map(|s| s.as_str().to_string()),
+        },
+    };
+    let payload = serde_json::to_vec(&click)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("encode the click")))?;
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", format!("Click:{click_id}").as_str());
     headers.insert(headers::AGGREGATE_TYPE, "Click");
@@ -101,7 +109,7 @@ pub async fn track(
     headers.insert(headers::POSITION, "0");
     headers.insert(headers::CORRELATION_ID, request_id.to_string().as_str());
     let js = async_nats::jetstream::new(state.nats.clone());
-    js.publish_with_headers("clicks.tracked", headers, payload.to_string().into())
+    js.publish_with_headers(click.subject(), headers, payload.into())
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot publish the click: {e}")))?
         .await

@@ -1,7 +1,8 @@
 //! Every event any aggregate can emit, for any command with any values (the
 //! edges of every type included), serialises, reads back as the same event
-//! (through the same bounds the store is read with) and converts to its
-//! published JSON: no committed event can stop the relay.
+//! (through the same bounds the store is read with), converts to its
+//! published JSON and decodes back from it as the same published event: no
+//! committed event can stop the relay or a consumer.
 
 use super::to_integration_event;
 use crate::comment::{Comment, CommentCommand};
@@ -9,6 +10,7 @@ use crate::money::MAX_CENTS;
 use crate::order::{Order, OrderCommand, OrderLine, PaymentStatus, ReservedLine};
 use crate::payment::{Payment, PaymentCommand};
 use crate::product::{Product, ProductChanges, ProductCommand, ProductDetails};
+use crate::published::Published;
 use crate::rating::{Rating, RatingCommand, Stars};
 use crate::seller::{Seller, SellerCommand};
 use crate::user::{Address, User, UserCommand};
@@ -43,8 +45,14 @@ where
             let read: A::Event = serde_json::from_value(stored.clone())
                 .map_err(|e| TestCaseError::fail(format!("{stored} does not read back: {e}")))?;
             prop_assert_eq!(&read, &event);
-            to_integration_event(A::TYPE, &id, stored.clone(), Utc::now())
+            let published = to_integration_event(A::TYPE, &id, stored.clone(), Utc::now())
                 .map_err(|e| TestCaseError::fail(format!("{stored} does not publish: {e}")))?;
+            let body = serde_json::to_value(&published).map_err(|e| {
+                TestCaseError::fail(format!("{published:?} does not serialise: {e}"))
+            })?;
+            let decoded: Published = serde_json::from_value(body.clone())
+                .map_err(|e| TestCaseError::fail(format!("{body} does not decode: {e}")))?;
+            prop_assert_eq!(decoded, published);
             history.push(event);
         }
     }

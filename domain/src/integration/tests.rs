@@ -1,7 +1,8 @@
 use super::*;
-use crate::order::OrderLine;
+use crate::order::{OrderLine, PaymentStatus};
+use crate::published::PublishedEvent;
 use crate::user::Address;
-use crate::Text;
+use crate::{Money, Text};
 use chrono::TimeZone;
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -14,8 +15,35 @@ fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 7, 11, 12, 34, 56).unwrap()
 }
 
-fn publish(event: OrderEvent) -> IntegrationEvent {
-    to_integration_event("Order", "12345", serde_json::to_value(event).unwrap(), at()).unwrap()
+/// A published event as it goes on the wire.
+struct Sent {
+    subject: String,
+    body: Value,
+}
+
+/// What is sent for a stored event; it decodes back as what was published.
+fn send(aggregate_type: &str, id: &str, event: impl serde::Serialize) -> Sent {
+    let published = to_integration_event(
+        aggregate_type,
+        id,
+        serde_json::to_value(event).unwrap(),
+        at(),
+    )
+    .unwrap();
+    let body = serde_json::to_value(&published).unwrap();
+    let decoded: Published = serde_json::from_value(body.clone()).unwrap();
+    assert_eq!(decoded, published);
+    Sent {
+        subject: published.subject(),
+        body,
+    }
+}
+
+/// The order every order event below belongs to.
+const ORDER: &str = "00000000-0000-0000-0000-000000003039";
+
+fn publish(event: OrderEvent) -> Sent {
+    send("Order", ORDER, event)
 }
 
 #[test]
@@ -63,7 +91,7 @@ fn order_created_is_the_brief_field_for_field() {
         .into()
     );
     assert_eq!(body["timestamp"], "2024-07-11T12:34:56Z");
-    assert_eq!(body["orderId"], "12345");
+    assert_eq!(body["orderId"], ORDER);
     assert_eq!(body["totalPrice"].to_string(), "79.97");
     assert_eq!(body["items"][0]["price"].to_string(), "19.99");
     assert_eq!(
@@ -153,24 +181,24 @@ fn other_contexts_use_dotted_names_and_hide_secrets() {
         role: crate::Role::Customer,
         password_hash: "$argon2id$secret".into(),
     };
-    let published = to_integration_event(
-        "User",
-        "u1",
-        serde_json::to_value(registered).unwrap(),
-        at(),
-    )
-    .unwrap();
+    let user = Uuid::from_u128(1).to_string();
+    let published = send("User", &user, registered);
     assert_eq!(published.subject, "events.user.created");
     assert_eq!(published.body["event"], "user.created");
-    assert_eq!(published.body["userId"], "u1");
+    assert_eq!(published.body["userId"], user);
     assert!(!published.body.to_string().contains("secret"));
 
-    let deleted = serde_json::to_value(ProductEvent::ProductDeleted {}).unwrap();
-    let published = to_integration_event("Product", "p1", deleted, at()).unwrap();
+    let product = Uuid::from_u128(2).to_string();
+    let published = send("Product", &product, ProductEvent::ProductDeleted {});
     assert_eq!(published.subject, "events.product.deleted");
-    assert_eq!(published.body["productId"], "p1");
+    assert_eq!(published.body["productId"], product);
 
     assert!(to_integration_event("Nope", "x", Value::Null, at()).is_err());
+    let not_an_id = serde_json::to_value(ProductEvent::ProductDeleted {}).unwrap();
+    assert!(matches!(
+        to_integration_event("Product", "p1", not_an_id, at()),
+        Err(IntegrationError::BadId(_))
+    ));
 }
 
 #[test]
@@ -180,8 +208,8 @@ fn ratings_and_comments_are_published_with_their_product() {
         user_id: Uuid::from_u128(2),
         stars: crate::rating::Stars::parse(4).unwrap(),
     };
-    let published =
-        to_integration_event("Rating", "r1", serde_json::to_value(rated).unwrap(), at()).unwrap();
+    let rating = Uuid::from_u128(3).to_string();
+    let published = send("Rating", &rating, rated);
     assert_eq!(published.subject, "events.rating.updated");
     assert_eq!(
         keys(&published.body),
@@ -203,14 +231,28 @@ fn ratings_and_comments_are_published_with_their_product() {
     let removed = crate::comment::CommentEvent::CommentDeleted {
         product_id: Uuid::from_u128(1),
     };
-    let published = to_integration_event(
-        "Comment",
-        "c1",
-        serde_json::to_value(removed).unwrap(),
-        at(),
-    )
-    .unwrap();
+    let comment = Uuid::from_u128(4).to_string();
+    let published = send("Comment", &comment, removed);
     assert_eq!(published.subject, "events.comment.deleted");
-    assert_eq!(published.body["commentId"], "c1");
+    assert_eq!(published.body["commentId"], comment);
     assert_eq!(published.body["productId"], Uuid::from_u128(1).to_string());
+}
+
+#[test]
+fn a_click_is_published_on_its_own_stream_and_decodes() {
+    let click = Published {
+        timestamp: "2024-07-11T12:34:56Z".into(),
+        event: PublishedEvent::ClickTracked {
+            click_id: Uuid::from_u128(1),
+            product_id: Uuid::from_u128(2),
+            kind: "view".into(),
+            area: "unknown".into(),
+            session_id: None,
+        },
+    };
+    assert_eq!(click.subject(), "clicks.tracked");
+    let body = serde_json::to_value(&click).unwrap();
+    assert_eq!(body["event"], "click.tracked");
+    assert_eq!(body["sessionId"], Value::Null);
+    assert_eq!(serde_json::from_value::<Published>(body).unwrap(), click);
 }

@@ -3,6 +3,7 @@
 //! replaces its own row (ReplacingMergeTree, read with FINAL).
 
 mod projection;
+pub mod replay;
 mod rows;
 
 pub use projection::{AnalyticsProjection, ClicksProjection};

@@ -7,10 +7,10 @@ use super::rows::{
 use super::Analytics;
 use crate::order_views::status_after;
 use crate::{Envelope, Projection};
+use atlantic_domain::published::PublishedEvent;
 use atlantic_platform::streams::CLICKS_STREAM;
 use clickhouse::Row;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// Orders, products, customers and ratings into ClickHouse.
@@ -39,10 +39,6 @@ impl ClicksProjection {
 
 fn seconds(event: &Envelope) -> u32 {
     event.timestamp().timestamp().clamp(0, i64::from(u32::MAX)) as u32
-}
-
-fn cents(price: &Value) -> i64 {
-    (price.as_f64().unwrap_or(0.0) * 100.0).round() as i64
 }
 
 async fn insert<T: Row + Serialize + for<'a> Row<Value<'a> = T>>(
@@ -86,12 +82,22 @@ impl AnalyticsProjection {
     /// A product's name, category or brand: a new product needs no look-up; a
     /// change merges into what is there, unless that already holds it.
     async fn collect_product(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
-        let body = &event.body;
-        let created = event.name() == "created";
-        let named = ["name", "category", "brand"]
-            .iter()
-            .any(|f| body.get(*f).is_some());
-        if !created && !named {
+        let (created, name, category, brand) = match event.event() {
+            PublishedEvent::ProductCreated {
+                name,
+                category,
+                brand,
+                ..
+            } => (true, Some(name), Some(category), Some(brand)),
+            PublishedEvent::ProductUpdated {
+                name,
+                category,
+                brand,
+                ..
+            } => (false, name.as_ref(), category.as_ref(), brand.as_ref()),
+            _ => return Ok(()),
+        };
+        if !created && name.is_none() && category.is_none() && brand.is_none() {
             return Ok(());
         }
         let current = match batch.products.get(&event.aggregate_id) {
@@ -105,18 +111,13 @@ impl AnalyticsProjection {
         {
             return Ok(());
         }
-        let text = |field: &str, old: Option<&String>| {
-            body[field]
-                .as_str()
-                .map(str::to_string)
-                .or(old.cloned())
-                .unwrap_or_default()
-        };
+        let text =
+            |new: Option<&String>, old: Option<&String>| new.or(old).cloned().unwrap_or_default();
         let merged = ProductRow {
             product_id: event.aggregate_id.clone(),
-            name: text("name", current.as_ref().map(|c| &c.name)),
-            category: text("category", current.as_ref().map(|c| &c.category)),
-            brand: text("brand", current.as_ref().map(|c| &c.brand)),
+            name: text(name, current.as_ref().map(|c| &c.name)),
+            category: text(category, current.as_ref().map(|c| &c.category)),
+            brand: text(brand, current.as_ref().map(|c| &c.brand)),
             version: event.sequence,
         };
         batch.products.insert(event.aggregate_id.clone(), merged);
@@ -124,61 +125,72 @@ impl AnalyticsProjection {
     }
 
     async fn collect(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
-        let body = &event.body;
         let at = seconds(event);
         let id = event.aggregate_id.clone();
-        match event.aggregate_type.as_str() {
-            "Order" => {
-                if event.name() == "OrderCreated" {
-                    let customer = body["customerId"].as_str().unwrap_or_default().to_string();
-                    for line in body["items"].as_array().into_iter().flatten() {
-                        let units = line["quantity"].as_i64().unwrap_or(0);
-                        batch.lines.push(OrderLineRow {
-                            order_id: id.clone(),
-                            product_id: line["productId"].as_str().unwrap_or_default().to_string(),
-                            customer_id: customer.clone(),
-                            units,
-                            revenue_cents: units * cents(&line["price"]),
-                            at,
-                        });
-                    }
-                }
-                if let Some(status) = status_after(event.name(), body) {
-                    batch.statuses.push(OrderStatusRow {
-                        order_id: id,
-                        status: status.into(),
-                        version: event.sequence,
-                        at,
-                    });
-                }
+        if let PublishedEvent::OrderCreated {
+            customer_id, items, ..
+        } = event.event()
+        {
+            for line in items {
+                let units = i64::from(line.quantity);
+                batch.lines.push(OrderLineRow {
+                    order_id: id.clone(),
+                    product_id: line.product_id.to_string(),
+                    customer_id: customer_id.to_string(),
+                    units,
+                    revenue_cents: units * line.price.cents(),
+                    at,
+                });
             }
-            "Product" => {
-                self.collect_product(batch, event).await?;
-                if let Some(inventory) = body["inventory"].as_i64() {
-                    batch.inventory.push(InventoryRow {
-                        product_id: id,
-                        inventory,
-                        version: event.sequence,
-                        at,
-                    });
-                }
-            }
-            "Rating" => batch.ratings.push(RatingRow {
-                rating_id: id,
-                product_id: body["productId"].as_str().unwrap_or_default().to_string(),
-                stars: body["stars"].as_i64().unwrap_or(0),
+        }
+        if let Some(status) = status_after(event.event()) {
+            batch.statuses.push(OrderStatusRow {
+                order_id: id,
+                status: status.into(),
+                version: event.sequence,
+                at,
+            });
+            return Ok(());
+        }
+        self.collect_product(batch, event).await?;
+        match *event.event() {
+            PublishedEvent::ProductCreated { inventory, .. }
+            | PublishedEvent::ProductUpdated {
+                inventory: Some(inventory),
+                ..
+            } => batch.inventory.push(InventoryRow {
+                product_id: id,
+                inventory,
                 version: event.sequence,
                 at,
             }),
-            "User" => {
-                if let Some(area) = body["address"]["region"].as_str() {
-                    batch.customers.push(CustomerRow {
-                        customer_id: id,
-                        area: area.to_string(),
-                        version: event.sequence,
-                    });
-                }
+            PublishedEvent::RatingAdded {
+                product_id, stars, ..
             }
+            | PublishedEvent::RatingUpdated {
+                product_id, stars, ..
+            } => batch.ratings.push(RatingRow {
+                rating_id: id,
+                product_id: product_id.to_string(),
+                stars: i64::from(stars),
+                version: event.sequence,
+                at,
+            }),
+            PublishedEvent::RatingDeleted { product_id, .. } => batch.ratings.push(RatingRow {
+                rating_id: id,
+                product_id: product_id.to_string(),
+                stars: 0,
+                version: event.sequence,
+                at,
+            }),
+            PublishedEvent::UserUpdated {
+                address: Some(ref address),
+                ..
+            } => batch.customers.push(CustomerRow {
+                customer_id: id,
+                area: address.region.as_str().to_string(),
+                version: event.sequence,
+            }),
             _ => {}
         }
         Ok(())
@@ -241,15 +253,21 @@ impl Projection for ClicksProjection {
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let rows: Vec<ClickRow> = events
             .iter()
-            .map(|event| ClickRow {
-                click_id: event.aggregate_id.clone(),
-                product_id: event.body["productId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                kind: event.body["kind"].as_str().unwrap_or_default().to_string(),
-                area: event.body["area"].as_str().unwrap_or("unknown").to_string(),
-                at: seconds(event),
+            .filter_map(|event| match event.event() {
+                PublishedEvent::ClickTracked {
+                    click_id,
+                    product_id,
+                    kind,
+                    area,
+                    ..
+                } => Some(ClickRow {
+                    click_id: click_id.to_string(),
+                    product_id: product_id.to_string(),
+                    kind: kind.clone(),
+                    area: area.clone(),
+                    at: seconds(event),
+                }),
+                _ => None,
             })
             .collect();
         insert(&self.analytics, "clicks", &rows).await

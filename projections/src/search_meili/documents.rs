@@ -2,65 +2,17 @@
 //! on `updated` a partial one with only the fields the event carries, which
 //! Meilisearch merges into the stored document.
 
-use anyhow::bail;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// A document, whole or partial.
 pub type Document = Map<String, Value>;
 
-/// Checks that a field's value has the right JSON type.
-type Check = fn(&Value) -> bool;
-
-/// The fields an event body may set, each with the check its value must pass.
-const FIELDS: [(&str, Check); 8] = [
-    ("name", Value::is_string),
-    ("description", Value::is_string),
-    ("category", Value::is_string),
-    ("brand", Value::is_string),
-    ("price", Value::is_number),
-    ("specifications", Value::is_object),
-    ("inventory", Value::is_i64),
-    ("catalogueRating", Value::is_number),
-];
-
-/// The document of product `id` as `created` with `body`.
-pub fn created(id: &str, body: &Value) -> anyhow::Result<Document> {
-    if !body.get("price").is_some_and(Value::is_number) {
-        bail!("product {id} was created without a numeric price");
-    }
-    let mut document: Document = [
-        ("id", json!(id)),
-        (
-            "sellerId",
-            body.get("sellerId").cloned().unwrap_or_default(),
-        ),
-        ("name", json!("")),
-        ("description", json!("")),
-        ("category", json!("")),
-        ("brand", json!("")),
-        ("specifications", json!({})),
-        ("inventory", json!(0)),
-        ("catalogueRating", Value::Null),
-        ("customerRating", Value::Null),
-    ]
-    .into_iter()
-    .map(|(field, value)| (field.to_string(), value))
-    .collect();
-    merge(&mut document, body);
-    Ok(document)
-}
-
-/// Sets in `document` the fields `body` provides, and `inStock` with
-/// `inventory`.
-pub fn merge(document: &mut Document, body: &Value) {
-    for (field, valid) in FIELDS {
-        if let Some(value) = body.get(field).filter(|v| valid(v)) {
-            document.insert(field.to_string(), value.clone());
-        }
-    }
-    if let Some(inventory) = document.get("inventory").and_then(Value::as_i64) {
-        document.insert("inStock".into(), json!(inventory > 0));
-    }
+/// The whole document of a product created with `fields` (what
+/// [`fields_set`](crate::product_fields::fields_set) gives of its
+/// `product.created`), and no customer's rating yet.
+pub fn created(mut fields: Document) -> Document {
+    fields.insert("customerRating".into(), Value::Null);
+    fields
 }
 
 /// The rating a product is found and sorted by: the customers' average, or
@@ -77,35 +29,46 @@ pub fn rating(customer: &Value, catalogue: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::product_fields::fields_set;
+    use atlantic_domain::published::{Published, PublishedEvent};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn published(body: Value) -> PublishedEvent {
+        serde_json::from_value::<Published>(body).unwrap().event
+    }
 
     #[test]
     fn created_documents_carry_stock_and_the_catalogue_rating() {
-        let body = json!({
-            "productId": "p", "sellerId": "s", "name": "Laptop", "description": "Fast",
+        let event = published(json!({
+            "event": "product.created", "timestamp": "2026-01-01T00:00:00Z",
+            "productId": Uuid::nil(), "sellerId": Uuid::nil(), "name": "Laptop", "description": "Fast",
             "category": "laptops", "brand": "HP", "price": 999.5,
             "specifications": {"rating": 1.0, "ram": "16GB"}, "inventory": 3,
             "catalogueRating": 4.5,
-        });
-        let document = created("p", &body).unwrap();
+        }));
+        let document = created(fields_set(&event).unwrap());
         assert_eq!(document["name"], "Laptop");
         assert_eq!(document["price"], 999.5);
         assert_eq!(document["inStock"], true);
         assert_eq!(document["catalogueRating"], 4.5);
+        assert_eq!(document["customerRating"], Value::Null);
         assert!(!document.contains_key("productId"));
     }
 
     #[test]
     fn updates_carry_only_their_fields() {
-        let mut partial = Document::new();
-        let update = json!({
-            "productId": "p", "inventory": 0, "inventoryChange": -2, "reason": "sale",
-            "specifications": {"rating": 5},
-        });
-        merge(&mut partial, &update);
+        let event = published(json!({
+            "event": "product.updated", "timestamp": "2026-01-01T00:00:00Z",
+            "productId": Uuid::nil(), "inventory": 0, "inventoryChange": -2, "reason": "reserved",
+            "orderId": Uuid::nil(),
+        }));
+        let partial = fields_set(&event).unwrap();
         assert_eq!(partial["inventory"], 0);
         assert_eq!(partial["inStock"], false);
         assert!(!partial.contains_key("name"), "the name stays as stored");
         assert!(!partial.contains_key("reason"));
+        assert!(!partial.contains_key("orderId"));
     }
 
     #[test]

@@ -18,11 +18,14 @@
 //! index's facet counts (one multi-search per batch).
 
 mod documents;
+pub mod replay;
 mod settings;
 mod tasks;
 
+use crate::product_fields::fields_set;
 use crate::{Envelope, Projection};
 use anyhow::{bail, Context};
+use atlantic_domain::published::PublishedEvent;
 use documents::Document;
 use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::documents::DocumentsQuery;
@@ -34,7 +37,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// How long one Meilisearch task may take.
 const TASK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,28 +106,26 @@ impl Product {
     }
 
     /// Applies one product event newer than what it holds.
-    fn apply(&mut self, id: &str, event: &Envelope) -> anyhow::Result<()> {
+    fn apply(&mut self, event: &Envelope) -> anyhow::Result<()> {
         if event.sequence <= self.version {
             return Ok(());
         }
-        match event.name() {
-            "created" => {
-                let document = documents::created(id, &event.body)?;
+        let fields = fields_set(event.event());
+        match (event.event(), fields) {
+            (PublishedEvent::ProductCreated { .. }, Some(fields)) => {
+                let document = documents::created(fields);
                 self.catalogue_rating = document["catalogueRating"].clone();
                 self.customer_rating = Value::Null;
                 self.change = Some(Change::Upsert(document));
                 self.indexed = true;
             }
-            "updated" if self.indexed => {
-                documents::merge(self.partial(), &event.body);
-                if let Some(rating) = event.body.get("catalogueRating").filter(|r| r.is_number()) {
-                    self.catalogue_rating = rating.clone();
-                }
+            (PublishedEvent::ProductUpdated { .. }, Some(fields)) if self.indexed => {
+                self.partial().extend(fields);
             }
             // A partial update of a product not (yet) indexed waits for a
             // replay.
-            "updated" => return Ok(()),
-            "deleted" => {
+            (PublishedEvent::ProductUpdated { .. }, _) => return Ok(()),
+            (PublishedEvent::ProductDeleted { .. }, _) => {
                 self.change = Some(Change::Delete);
                 self.indexed = false;
             }
@@ -274,14 +274,18 @@ impl MeiliProjection {
         let mut changed = BTreeMap::new();
         let mut products = Vec::new();
         for event in ratings {
-            let stars = match event.name() {
-                "added" | "updated" => event.body["stars"].clone(),
-                "deleted" => Value::Null,
+            let (product_id, stars) = match *event.event() {
+                PublishedEvent::RatingAdded {
+                    product_id, stars, ..
+                }
+                | PublishedEvent::RatingUpdated {
+                    product_id, stars, ..
+                } => (product_id.to_string(), json!(stars)),
+                PublishedEvent::RatingDeleted { product_id, .. } => {
+                    (product_id.to_string(), Value::Null)
+                }
                 _ => continue,
             };
-            let product_id = Uuid::parse_str(event.body["productId"].as_str().unwrap_or_default())
-                .with_context(|| format!("a rating without its product: {}", event.body))?
-                .to_string();
             products.push(product_id.clone());
             if versions
                 .get(&event.aggregate_id)
@@ -379,15 +383,13 @@ async fn fetch<T: DeserializeOwned + Send + Sync + 'static>(
 }
 
 /// The product id of a product event, or none for other events.
-fn product_id(event: &Envelope) -> anyhow::Result<Option<String>> {
-    if event.aggregate_type != "Product"
-        || !matches!(event.name(), "created" | "updated" | "deleted")
-    {
-        return Ok(None);
+fn product_id(event: &Envelope) -> Option<String> {
+    match *event.event() {
+        PublishedEvent::ProductCreated { product_id, .. }
+        | PublishedEvent::ProductUpdated { product_id, .. }
+        | PublishedEvent::ProductDeleted { product_id } => Some(product_id.to_string()),
+        _ => None,
     }
-    let id = Uuid::parse_str(&event.aggregate_id)
-        .with_context(|| format!("bad product id {:?}", event.aggregate_id))?;
-    Ok(Some(id.to_string()))
 }
 
 #[async_trait::async_trait]
@@ -422,7 +424,7 @@ impl Projection for MeiliProjection {
         let rated = self.apply_ratings(events).await?;
         let mut ids = rated.clone();
         for event in events {
-            ids.extend(product_id(event)?);
+            ids.extend(product_id(event));
         }
         let mut products: BTreeMap<String, Product> = fetch::<Stored>(&self.index, ids.clone())
             .await?
@@ -433,9 +435,9 @@ impl Projection for MeiliProjection {
             products.entry(id).or_default();
         }
         for event in events {
-            if let Some(id) = product_id(event)? {
+            if let Some(id) = product_id(event) {
                 if let Some(product) = products.get_mut(&id) {
-                    product.apply(&id, event)?;
+                    product.apply(event)?;
                 }
             }
         }
@@ -463,47 +465,49 @@ impl Projection for MeiliProjection {
 mod tests {
     use super::*;
 
-    fn event(name: &str, sequence: i64, body: Value) -> Envelope {
+    /// The product every event below is about.
+    const P: &str = "00000000-0000-0000-0000-000000000001";
+
+    /// A `product.updated` of `P` with `fields`.
+    fn updated(sequence: i64, fields: Value) -> Envelope {
+        let mut body = json!({"event": "product.updated", "timestamp": "2026-01-01T00:00:00Z", "productId": P});
+        if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+            body.extend(fields);
+        }
         Envelope {
-            subject: format!("events.product.{name}"),
+            subject: "events.product.updated".into(),
             aggregate_type: "Product".into(),
-            aggregate_id: "p".into(),
+            aggregate_id: P.into(),
             sequence,
             position: sequence,
-            body,
+            published: serde_json::from_value(body).unwrap(),
         }
     }
 
     #[test]
     fn an_older_event_changes_nothing() {
         let mut product = Product::stored(Stored {
-            id: "p".into(),
+            id: P.into(),
             version: 3,
             catalogue_rating: json!(4.0),
             customer_rating: Value::Null,
         });
-        product
-            .apply("p", &event("updated", 2, json!({"name": "Old"})))
-            .unwrap();
-        assert!(product.written("p").is_none());
+        product.apply(&updated(2, json!({"name": "Old"}))).unwrap();
+        assert!(product.written(P).is_none());
     }
 
     #[test]
     fn a_batch_folds_into_one_partial_document() {
         let mut product = Product::stored(Stored {
-            id: "p".into(),
+            id: P.into(),
             version: 1,
             catalogue_rating: json!(4.0),
             customer_rating: Value::Null,
         });
-        product
-            .apply("p", &event("updated", 2, json!({"name": "New"})))
-            .unwrap();
-        product
-            .apply("p", &event("updated", 3, json!({"inventory": 0})))
-            .unwrap();
+        product.apply(&updated(2, json!({"name": "New"}))).unwrap();
+        product.apply(&updated(3, json!({"inventory": 0}))).unwrap();
         product.rate(json!(2.0));
-        let Some(Change::Upsert(document)) = product.written("p") else {
+        let Some(Change::Upsert(document)) = product.written(P) else {
             panic!("an upsert");
         };
         assert_eq!(document["name"], "New");
@@ -516,11 +520,9 @@ mod tests {
     #[test]
     fn an_update_before_the_creation_waits() {
         let mut product = Product::default();
-        product
-            .apply("p", &event("updated", 2, json!({"name": "New"})))
-            .unwrap();
+        product.apply(&updated(2, json!({"name": "New"}))).unwrap();
         product.rate(json!(5.0));
         assert!(!product.indexed);
-        assert!(product.written("p").is_none());
+        assert!(product.written(P).is_none());
     }
 }

@@ -13,10 +13,12 @@
 mod deadlines;
 mod steps;
 
+use anyhow::Context;
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use atlantic_domain::order::Order;
 use atlantic_domain::payment::Payment;
 use atlantic_domain::product::Product;
+use atlantic_domain::published::{Published, PublishedEvent};
 use atlantic_platform::bus::CommandBus;
 use atlantic_platform::dead_letters::{self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
 use atlantic_platform::headers;
@@ -291,10 +293,6 @@ impl Saga {
         headers: &BTreeMap<String, String>,
         payload: &[u8],
     ) -> StepResult {
-        let event = subject
-            .strip_prefix("events.order.")
-            .unwrap_or_default()
-            .to_string();
         let header = |name: &str| headers.get(name).and_then(|v| Uuid::parse_str(v).ok());
         let order_id = header(headers::AGGREGATE_ID)
             .ok_or_else(|| anyhow::anyhow!("message without Atlantic-Aggregate-Id"))?;
@@ -305,15 +303,31 @@ impl Saga {
             user_id: None,
             request_id: None,
         };
-        let body: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
-        match event.as_str() {
-            "OrderCreated" => self.validate(order_id, &metadata).await,
-            "OrderValidated" => self.request_payment(order_id, &body, &metadata).await,
-            "PaymentProcessed" => self.reserve_inventory(order_id, &metadata).await,
-            "InventoryReserved" => self.ship(order_id, &metadata).await,
-            "OrderShipped" => self.settle_reservations(order_id, &metadata).await,
-            "OrderCancelled" => self.compensate_cancellation(order_id, &metadata).await,
-            "OrderReturned" => self.compensate_return(order_id, &metadata).await,
+        let published: Published = serde_json::from_slice(payload)
+            .with_context(|| format!("the body of {subject} is not a published event"))?;
+        match published.event {
+            PublishedEvent::OrderCreated { .. } => self.validate(order_id, &metadata).await,
+            PublishedEvent::OrderValidated {
+                is_valid,
+                validation_errors,
+                ..
+            } => {
+                self.request_payment(order_id, is_valid, &validation_errors, &metadata)
+                    .await
+            }
+            PublishedEvent::PaymentProcessed { .. } => {
+                self.reserve_inventory(order_id, &metadata).await
+            }
+            PublishedEvent::InventoryReserved { .. } => self.ship(order_id, &metadata).await,
+            PublishedEvent::OrderShipped { .. } => {
+                self.settle_reservations(order_id, &metadata).await
+            }
+            PublishedEvent::OrderCancelled { .. } => {
+                self.compensate_cancellation(order_id, &metadata).await
+            }
+            PublishedEvent::OrderReturned { .. } => {
+                self.compensate_return(order_id, &metadata).await
+            }
             _ => Ok(()),
         }
     }

@@ -11,7 +11,6 @@ use atlantic_domain::product::{ProductCommand, ProductError};
 use atlantic_domain::{Actor, Money, Text};
 use atlantic_platform::bus::{CommandError, Committed};
 use atlantic_platform::metadata::CommandMetadata;
-use serde_json::Value;
 use std::sync::Arc;
 use tracing::{error, warn};
 use uuid::Uuid;
@@ -109,18 +108,15 @@ impl Saga {
     pub(super) async fn request_payment(
         self: &Arc<Self>,
         order_id: Uuid,
-        body: &Value,
+        is_valid: bool,
+        errors: &[String],
         metadata: &CommandMetadata,
     ) -> StepResult {
         let order = self.order(order_id).await?;
         if order.status() != OrderStatus::Validated {
             return Ok(());
         }
-        if body["isValid"] != Value::Bool(true) {
-            let errors: Vec<&str> = body["validationErrors"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+        if !is_valid {
             return self
                 .cancel(
                     order_id,

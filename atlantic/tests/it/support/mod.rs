@@ -206,18 +206,25 @@ impl TestEnv {
 
     /// Runs `atlantic payments audit` against this test's world; whether it
     /// found every order's money in agreement (exit 0), and what it printed.
-    pub fn payments_audit(&self) -> (bool, String) {
-        let audit = Command::new(env!("CARGO_BIN_EXE_atlantic"))
-            .args(["payments", "audit"])
+    pub async fn payments_audit(&self) -> (bool, String) {
+        self.cli(&["payments", "audit"]).await
+    }
+
+    /// Runs `atlantic <args>` against this test's world; whether it exited 0,
+    /// and what it printed.
+    pub async fn cli(&self, args: &[&str]) -> (bool, String) {
+        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_atlantic"))
+            .args(args)
             .envs(self.child_env())
             .output()
-            .expect("run atlantic payments audit");
+            .await
+            .unwrap_or_else(|e| panic!("run atlantic {args:?}: {e}"));
         let printed = format!(
             "{}{}",
-            String::from_utf8_lossy(&audit.stdout),
-            String::from_utf8_lossy(&audit.stderr)
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
         );
-        (audit.status.success(), printed)
+        (run.status.success(), printed)
     }
 
     pub async fn event_count(&self) -> i64 {

@@ -1,0 +1,114 @@
+//! Reading the events table (the record) in the relay's order, up to a mark.
+
+use crate::Envelope;
+use atlantic_domain::integration::to_integration_event;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// A place in the relay's order: (transaction id, global position).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// The inserting transaction.
+    pub transaction_id: i64,
+    /// The global position.
+    pub global_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    transaction_id: i64,
+    global_position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    payload: Value,
+    recorded_at: DateTime<Utc>,
+}
+
+/// The high-water mark of now: a transaction id above every transaction that
+/// has committed so far (the current snapshot's `xmax`). A phase reads the
+/// events of transactions below it, and only those: what begins later is the
+/// live projector's.
+pub async fn high_water_mark(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Whether every transaction below `mark` has ended, so no event below it
+/// can still commit.
+pub(super) async fn settled(pool: &PgPool, mark: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint >= $1")
+            .bind(mark)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Reads up to `limit` committed events of `aggregate_types` after `after`
+/// whose transaction is below `mark`, in the relay's order (only events no
+/// open transaction can precede).
+pub async fn read_page(
+    pool: &PgPool,
+    after: Position,
+    mark: i64,
+    aggregate_types: &[&str],
+    limit: i64,
+) -> anyhow::Result<(Vec<Envelope>, Position)> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id, \
+                sequence, payload, recorded_at \
+         FROM events \
+         WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND transaction_id < $4::text::xid8 \
+         ORDER BY transaction_id, global_position LIMIT $3",
+    )
+    .bind(after.transaction_id.to_string())
+    .bind(after.global_position)
+    .bind(limit)
+    .bind(mark.to_string())
+    .fetch_all(pool)
+    .await?;
+    let mut last = after;
+    let mut envelopes = Vec::with_capacity(rows.len());
+    for row in rows {
+        last = Position {
+            transaction_id: row.transaction_id,
+            global_position: row.global_position,
+        };
+        if !types.contains(&row.aggregate_type) {
+            continue;
+        }
+        let published = to_integration_event(
+            &row.aggregate_type,
+            &row.aggregate_id,
+            row.payload,
+            row.recorded_at,
+        )?;
+        envelopes.push(Envelope {
+            subject: published.subject(),
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            position: row.global_position,
+            published,
+        });
+    }
+    Ok((envelopes, last))
+}
+
+/// Events of `aggregate_types` in the store.
+pub async fn count(pool: &PgPool, aggregate_types: &[&str]) -> anyhow::Result<u64> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = ANY($1)")
+        .bind(&types)
+        .fetch_one(pool)
+        .await?;
+    Ok(n as u64)
+}
