@@ -2,12 +2,13 @@
 
 use crate::shop::run;
 use crate::{Accepted, Caller, Outcome, Shop, UseCaseError};
-use atlantic_domain::user::{Address, UserCommand};
+use atlantic_domain::user::{Address, User, UserCommand};
 use atlantic_domain::{Email, Role, Text};
 use atlantic_platform::bus::CommandError;
 use atlantic_platform::metadata::CommandMetadata;
 use atlantic_platform::passwords;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use uuid::Uuid;
 
 /// Shortest password accepted.
@@ -98,10 +99,7 @@ pub async fn register(
             }
             other => other.into(),
         })?;
-    Ok(Accepted {
-        id: user_id,
-        version: committed.version,
-    })
+    Ok(Accepted::new(User::TYPE, user_id, committed.version))
 }
 
 /// The user registered with `email` (lower-case), if any.

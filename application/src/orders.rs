@@ -3,9 +3,10 @@
 use crate::shop::run;
 use crate::{Accepted, Caller, Outcome, Shop, UseCaseError};
 use atlantic_domain::bounds::MAX_ORDER_LINES;
-use atlantic_domain::order::{OrderCommand, OrderLine};
+use atlantic_domain::order::{Order, OrderCommand, OrderLine};
 use atlantic_domain::user::Address;
 use atlantic_domain::{Money, Role, Text};
+use cqrs_es::Aggregate;
 use futures::{stream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -45,10 +46,9 @@ pub async fn already_placed(
     let order = shop.orders.load(&order_id.to_string()).await?;
     match order.customer_id() {
         None => Ok(None),
-        Some(customer) if customer == caller.user_id() => Ok(Some(Accepted {
-            id: order_id,
-            version: 1,
-        })),
+        Some(customer) if customer == caller.user_id() => {
+            Ok(Some(Accepted::new(Order::TYPE, order_id, 1)))
+        }
         Some(_) => Err(UseCaseError::Conflict(
             "this Idempotency-Key belongs to another order".into(),
         )),

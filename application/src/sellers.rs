@@ -2,10 +2,11 @@
 
 use crate::shop::run;
 use crate::{Accepted, Caller, Outcome, Shop, UseCaseError};
-use atlantic_domain::seller::{seller_id_of, SellerCommand, SellerError};
+use atlantic_domain::seller::{seller_id_of, Seller, SellerCommand, SellerError};
 use atlantic_domain::user::UserCommand;
 use atlantic_domain::{Email, Role, Text};
 use atlantic_platform::bus::CommandError;
+use cqrs_es::Aggregate;
 use uuid::Uuid;
 
 /// A new seller.
@@ -84,10 +85,7 @@ pub async fn become_seller(shop: &Shop, caller: &Caller, seller: NewSeller) -> O
             "this user already runs a seller".into(),
         ));
     }
-    Ok(Accepted {
-        id: seller_id,
-        version: 1,
-    })
+    Ok(Accepted::new(Seller::TYPE, seller_id, 1))
 }
 
 /// Changes seller `seller_id` (its owner or an admin).

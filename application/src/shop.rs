@@ -71,8 +71,5 @@ where
     let committed = bus
         .execute(&id.to_string(), command, &caller.metadata)
         .await?;
-    Ok(Accepted {
-        id,
-        version: committed.version,
-    })
+    Ok(Accepted::new(A::TYPE, id, committed.version))
 }

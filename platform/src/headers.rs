@@ -1,5 +1,6 @@
-//! The headers every published message carries: written by the relay (and by
-//! `POST /clicks`), read by every consumer.
+//! The `Atlantic-*` headers: those every published message carries, written
+//! by the relay (and by `POST /clicks`) and read by every consumer; and the
+//! consistency token a read sends back to see its own write.
 
 /// The event's id (UUID v5 of its row).
 pub const EVENT_ID: &str = "Atlantic-Event-Id";
@@ -15,3 +16,6 @@ pub const POSITION: &str = "Atlantic-Position";
 pub const CORRELATION_ID: &str = "Atlantic-Correlation-Id";
 /// The id of the event or request that caused this one.
 pub const CAUSATION_ID: &str = "Atlantic-Causation-Id";
+/// A command answer's consistency token, sent back on a read that must see
+/// that write (`<aggregate type>:<id>:<version>`).
+pub const CONSISTENCY: &str = "Atlantic-Consistency";

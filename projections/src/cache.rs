@@ -25,6 +25,12 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 "#;
 
+/// The projection's name.
+pub const NAME: &str = "cache";
+
+/// The aggregates whose events it applies.
+pub const AGGREGATE_TYPES: &[&str] = &["Product"];
+
 /// Product documents in Redis under one key prefix.
 #[derive(Clone)]
 pub struct ProductCache {
@@ -157,7 +163,7 @@ impl CacheProjection {
 #[async_trait::async_trait]
 impl Projection for CacheProjection {
     fn name(&self) -> &'static str {
-        "cache"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {

@@ -9,6 +9,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// The projection's name.
+pub const NAME: &str = "order-views";
+
 /// Orders (`order_views`, `order_timeline`), users (`user_views`) and sellers
 /// (`seller_views`).
 pub struct OrderViews {
@@ -184,7 +187,7 @@ async fn apply_seller(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> a
 #[async_trait::async_trait]
 impl Projection for OrderViews {
     fn name(&self) -> &'static str {
-        "order-views"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {
@@ -213,7 +216,7 @@ impl Projection for OrderViews {
 
 /// What a replay rebuilds of this read model (see [`crate::replay`]).
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
-    name: "order-views",
+    name: NAME,
     tables: &[
         "order_views",
         "order_timeline",

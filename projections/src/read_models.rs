@@ -123,7 +123,7 @@ impl ReadModel {
             ReadModel::Reviews => vec![Arc::new(Reviews::with_cache(pool(), stores.cache.clone()))],
             ReadModel::Analytics => {
                 let analytics = analytics()?;
-                let key = pause_key("analytics", analytics.database());
+                let key = pause_key(crate::analytics::NAME, analytics.database());
                 let projection = Arc::new(AnalyticsProjection::new(analytics));
                 vec![Arc::new(Pausable::new(projection, pool(), key))]
             }
@@ -149,6 +149,20 @@ pub enum Rebuild {
     Reviews,
     /// The ClickHouse tables the events table feeds, in a database of their own.
     Analytics,
+}
+
+/// Whether live projection `projection` applies events of `aggregate_type`:
+/// what a read that waits for its own write looks at.
+pub fn applies(projection: &str, aggregate_type: &str) -> bool {
+    let applied: &[&str] = match projection {
+        crate::search::NAME | crate::search_meili::NAME => crate::search::REPLAY.aggregate_types,
+        crate::cache::NAME => crate::cache::AGGREGATE_TYPES,
+        crate::order_views::NAME => crate::order_views::REPLAY.aggregate_types,
+        crate::reviews::NAME => crate::reviews::REPLAY.aggregate_types,
+        crate::analytics::NAME => crate::analytics::replay::ANALYTICS_TYPES,
+        _ => &[],
+    };
+    applied.contains(&aggregate_type)
 }
 
 impl ReadModel {
@@ -209,7 +223,8 @@ impl Rebuild {
             }
             Rebuild::Cache => {
                 let projection = CacheProjection::new(stores.cache.clone());
-                replay_in_place(pool, &projection, &["Product"], dry_run, progress).await
+                let types = crate::cache::AGGREGATE_TYPES;
+                replay_in_place(pool, &projection, types, dry_run, progress).await
             }
             Rebuild::OrderViews => {
                 replay_postgres(pool, &crate::order_views::REPLAY, dry_run, progress).await

@@ -11,6 +11,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// The projection's name.
+pub const NAME: &str = "reviews";
+
 /// Ratings and comments.
 pub struct Reviews {
     pool: PgPool,
@@ -172,7 +175,7 @@ async fn apply_comment(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
 #[async_trait::async_trait]
 impl Projection for Reviews {
     fn name(&self) -> &'static str {
-        "reviews"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {
@@ -207,7 +210,7 @@ impl Projection for Reviews {
 
 /// What a replay rebuilds of this read model (see [`crate::replay`]).
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
-    name: "reviews",
+    name: NAME,
     tables: &["product_ratings", "product_comments"],
     aggregate_types: &["Rating", "Comment"],
     make: |pool| Arc::new(Reviews::new(pool)),

@@ -8,6 +8,7 @@
 //! nothing, and nothing is ever applied out of order.
 
 use crate::Envelope;
+use anyhow::Context;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use atlantic_platform::dead_letters::{DeadLetters, NewLetter, REDRIVE_INTERVAL};
@@ -351,6 +352,7 @@ impl ProjectorRunner {
         if envelopes.iter().all(Result::is_ok) {
             let all: Vec<Envelope> = envelopes.iter().flatten().cloned().collect();
             if self.attempt(&all).await.is_ok() {
+                self.record_applied(&all).await?;
                 self.metrics.add(
                     "atlantic_projection_events_total",
                     label,
@@ -367,6 +369,7 @@ impl ProjectorRunner {
                         .await
                     {
                         Ok(()) => {
+                            self.record_applied(std::slice::from_ref(&envelope)).await?;
                             self.metrics
                                 .add("atlantic_projection_events_total", label, 1);
                             continue;
@@ -378,6 +381,30 @@ impl ProjectorRunner {
             };
             self.park(message, error, label).await?;
         }
+        Ok(())
+    }
+
+    /// Records, for a query that waits to read its own write, the version of
+    /// each aggregate `applied` leaves this read model at (domain events only:
+    /// clicks are no one's write to wait for).
+    async fn record_applied(&self, applied: &[Envelope]) -> anyhow::Result<()> {
+        if self.projection.stream() != EVENTS_STREAM || applied.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = applied.iter().map(|e| e.aggregate_id.as_str()).collect();
+        let versions: Vec<i64> = applied.iter().map(|e| e.sequence).collect();
+        sqlx::query(
+            "INSERT INTO projection_versions (projection, aggregate_id, version) \
+             SELECT $1, id, max(version) FROM unnest($2::text[], $3::bigint[]) AS t(id, version) GROUP BY id \
+             ON CONFLICT (projection, aggregate_id) \
+             DO UPDATE SET version = greatest(projection_versions.version, excluded.version)",
+        )
+        .bind(self.projection.name())
+        .bind(&ids)
+        .bind(&versions)
+        .execute(&self.pool)
+        .await
+        .context("cannot record the versions applied")?;
         Ok(())
     }
 

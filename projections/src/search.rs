@@ -11,6 +11,9 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::sync::Arc;
 
+/// The projection's name.
+pub const NAME: &str = "search";
+
 /// Products as search documents.
 pub struct SearchProjection {
     pool: PgPool,
@@ -178,7 +181,7 @@ async fn apply_rating(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> a
 #[async_trait::async_trait]
 impl Projection for SearchProjection {
     fn name(&self) -> &'static str {
-        "search"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {
@@ -202,7 +205,7 @@ impl Projection for SearchProjection {
 
 /// What a replay rebuilds of this read model (see [`crate::replay`]).
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
-    name: "search",
+    name: NAME,
     tables: &["search_products", "search_terms", "search_ratings"],
     aggregate_types: &["Product", "Rating"],
     make: |pool| Arc::new(SearchProjection::new(pool)),

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod http;
+pub mod live;
 pub mod search;
 
 use anyhow::Context;
@@ -30,6 +31,8 @@ pub struct QueryState {
     pub metrics: Metrics,
     /// ClickHouse.
     pub analytics: atlantic_projections::analytics::Analytics,
+    /// The order events of this process's NATS subscription.
+    pub live: live::LiveOrders,
 }
 
 impl axum::extract::FromRef<QueryState> for SessionStore {

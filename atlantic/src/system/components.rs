@@ -31,7 +31,11 @@ impl Components {
 
     /// Whether any of them talks to NATS.
     pub fn need_nats(&self) -> bool {
-        self.command_api || self.relay || self.saga || !self.projections.is_empty()
+        self.command_api
+            || self.query_api
+            || self.relay
+            || self.saga
+            || !self.projections.is_empty()
     }
 
     /// Whether any of them writes to or reads from ClickHouse.

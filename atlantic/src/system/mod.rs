@@ -18,6 +18,7 @@ use atlantic_command_api::app::CommandApi;
 use atlantic_command_api::http::AppState;
 use atlantic_platform::supervisor::Supervisor;
 use atlantic_projections::ProjectorRunner;
+use atlantic_query_api::live::LiveOrders;
 use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex};
 use atlantic_query_api::{QueryApi, QueryState};
 use atlantic_relay::Relay;
@@ -83,7 +84,17 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
             (Some(client), Some(meili)) => Arc::new(MeiliSearch::new(&client, &meili.index())),
             _ => Arc::new(PostgresSearch::new(pool.clone())),
         };
+        let live = LiveOrders::new(connections.nats().await?);
+        let feed = live.clone();
+        supervisor.restarting("live-orders", move |stop| {
+            let feed = feed.clone();
+            async move {
+                feed.feed(stop).await;
+                Ok(())
+            }
+        });
         let state = QueryState {
+            live,
             pool: pool.clone(),
             sessions: connections.sessions().await?,
             cache: connections.cache().await?,

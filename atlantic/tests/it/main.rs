@@ -7,7 +7,9 @@ mod support;
 
 mod analytics;
 mod cart;
+mod consistency;
 mod hostile_input;
+mod live_status;
 mod projector_runtime;
 mod read_side;
 mod relay;

@@ -6,7 +6,7 @@ mod projection;
 pub mod replay;
 mod rows;
 
-pub use projection::{AnalyticsProjection, ClicksProjection};
+pub use projection::{AnalyticsProjection, ClicksProjection, NAME};
 pub use rows::{
     ClickRow, CustomerRow, InventoryRow, OrderLineRow, OrderStatusRow, ProductRow, RatingRow,
 };

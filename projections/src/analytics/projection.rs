@@ -13,6 +13,9 @@ use clickhouse::Row;
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// The name of the projection of domain events.
+pub const NAME: &str = "analytics";
+
 /// Orders, products, customers and ratings into ClickHouse.
 pub struct AnalyticsProjection {
     analytics: Analytics,
@@ -200,7 +203,7 @@ impl AnalyticsProjection {
 #[async_trait::async_trait]
 impl Projection for AnalyticsProjection {
     fn name(&self) -> &'static str {
-        "analytics"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {

@@ -5,7 +5,7 @@ use crate::replay::{pause_key, paused, Position, Progress, ReplaySummary, Run};
 use sqlx::PgPool;
 
 /// The aggregates whose events the analytics read.
-const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User", "Rating"];
+pub const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User", "Rating"];
 
 /// Rebuilds the analytics tables that come from the events table in a
 /// database of their own, `<live>_replay`, then pauses the live projector,
@@ -27,7 +27,7 @@ pub async fn replay_analytics(
     let rebuilt = live.beside(&name).await?;
     let projection = AnalyticsProjection::new(rebuilt.clone());
     let reached = run.apply_from(&projection, Position::default()).await?;
-    paused(pool, &pause_key("analytics", live.database()), async {
+    paused(pool, &pause_key(super::NAME, live.database()), async {
         run.apply_from(&projection, reached).await?;
         live.replace_event_tables(&rebuilt).await
     })

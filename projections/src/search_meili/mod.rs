@@ -41,6 +41,9 @@ use std::time::Duration;
 /// How long one Meilisearch task may take.
 const TASK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The projection's name.
+pub const NAME: &str = "search-meili";
+
 /// Products as documents of a Meilisearch index.
 pub struct MeiliProjection {
     client: Client,
@@ -395,7 +398,7 @@ fn product_id(event: &Envelope) -> Option<String> {
 #[async_trait::async_trait]
 impl Projection for MeiliProjection {
     fn name(&self) -> &'static str {
-        "search-meili"
+        NAME
     }
 
     fn subjects(&self) -> Vec<String> {

@@ -2,9 +2,11 @@
 
 mod analytics;
 mod cart;
+pub mod consistency;
 mod health;
 mod me;
 mod openapi;
+mod order_events;
 mod orders;
 mod products;
 mod reviews;
@@ -13,9 +15,12 @@ mod sellers;
 use crate::QueryState;
 use atlantic_platform::http::request_id::request_id_and_metrics;
 use atlantic_platform::http::storable;
+use atlantic_projections as projections;
+use atlantic_projections::cache;
 use axum::extract::State;
 use axum::middleware;
 use axum::Router;
+use consistency::reading;
 
 /// The largest page a list answers.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -24,14 +29,31 @@ pub const MAX_DEPTH: u32 = 10_000;
 
 /// The whole query API.
 pub fn router(state: QueryState) -> Router {
+    let search = state.search.projection();
+    let order_views = projections::order_views::NAME;
+    let reviews_read = projections::reviews::NAME;
+    let products_read = vec![search, projections::search::NAME, cache::NAME, reviews_read];
     Router::new()
-        .merge(products::router())
-        .merge(orders::router())
-        .merge(me::router())
-        .merge(sellers::router())
-        .merge(cart::router())
-        .merge(reviews::router())
-        .merge(analytics::router())
+        .merge(reading(products::router(), &state, products_read))
+        .merge(reading(orders::router(), &state, vec![order_views]))
+        .merge(order_events::router())
+        .merge(reading(me::router(), &state, vec![order_views]))
+        .merge(reading(
+            sellers::router(),
+            &state,
+            vec![order_views, projections::search::NAME],
+        ))
+        .merge(reading(
+            cart::router(),
+            &state,
+            vec![projections::search::NAME],
+        ))
+        .merge(reading(reviews::router(), &state, vec![reviews_read]))
+        .merge(reading(
+            analytics::router(),
+            &state,
+            vec![projections::analytics::NAME],
+        ))
         .merge(health::router())
         .merge(openapi::router())
         .layer(middleware::from_fn(storable::refuse_nul_in_query))

@@ -115,6 +115,10 @@ fn failure(error: Error) -> anyhow::Error {
 
 #[async_trait::async_trait]
 impl SearchIndex for MeiliSearch {
+    fn projection(&self) -> &'static str {
+        atlantic_projections::search_meili::NAME
+    }
+
     async fn reachable(&self) -> anyhow::Result<()> {
         self.client.health().await.map_err(failure)?;
         Ok(())

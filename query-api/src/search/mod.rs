@@ -121,4 +121,8 @@ pub trait SearchIndex: Send + Sync {
 
     /// Whether the engine answers.
     async fn reachable(&self) -> anyhow::Result<()>;
+
+    /// The live projection that feeds it (a read that must see its own write
+    /// waits for this one).
+    fn projection(&self) -> &'static str;
 }

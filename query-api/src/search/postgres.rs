@@ -101,6 +101,10 @@ fn push_conditions(
 
 #[async_trait::async_trait]
 impl SearchIndex for PostgresSearch {
+    fn projection(&self) -> &'static str {
+        atlantic_projections::search::NAME
+    }
+
     async fn reachable(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
