@@ -48,14 +48,18 @@ pub enum IntegrationError {
     Payload(#[from] serde_json::Error),
 }
 
-/// Turns a stored event (its aggregate type and id, payload and commit time)
-/// into the event published on NATS.
+/// Turns a stored event (its aggregate type and id, the version its payload
+/// was written in, the payload and its commit time) into the event published
+/// on NATS; an old version is read as today's first
+/// ([`crate::versioning::upcast`]).
 pub fn to_integration_event(
     aggregate_type: &str,
     aggregate_id: &str,
+    event_version: &str,
     payload: Value,
     timestamp: DateTime<Utc>,
 ) -> Result<Published, IntegrationError> {
+    let payload = crate::versioning::upcast(event_version, payload);
     let timestamp = timestamp.to_rfc3339_opts(SecondsFormat::Secs, true);
     let uuid = || {
         Uuid::parse_str(aggregate_id).map_err(|_| IntegrationError::BadId(aggregate_id.to_string()))

@@ -19,8 +19,10 @@ pub mod published;
 pub mod rating;
 pub mod seller;
 pub mod specifications;
+pub mod stored_money;
 pub mod text;
 pub mod user;
+pub mod versioning;
 
 pub use actor::{Actor, Role};
 pub use error_kind::{DomainError, ErrorKind};

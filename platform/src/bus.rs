@@ -70,7 +70,8 @@ where
         let store = match snapshot_every {
             Some(size) => PersistedEventStore::new_snapshot_store(repo, size),
             None => PersistedEventStore::new_event_store(repo),
-        };
+        }
+        .with_upcasters(atlantic_domain::versioning::upcasters());
         CommandBus {
             store,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),

@@ -83,7 +83,7 @@ struct Checkpoint {
 
 /// The columns an [`EventRow`] is read from.
 const ROW_COLUMNS: &str = "global_position, transaction_id::text::bigint AS transaction_id, \
-     aggregate_type, aggregate_id, sequence, payload, metadata, recorded_at";
+     aggregate_type, aggregate_id, sequence, event_version, payload, metadata, recorded_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -92,6 +92,7 @@ struct EventRow {
     aggregate_type: String,
     aggregate_id: String,
     sequence: i64,
+    event_version: String,
     payload: Value,
     metadata: Value,
     recorded_at: DateTime<Utc>,
@@ -334,6 +335,7 @@ impl Relay {
         let event = to_integration_event(
             &row.aggregate_type,
             &row.aggregate_id,
+            &row.event_version,
             row.payload.clone(),
             row.recorded_at,
         )

@@ -19,4 +19,5 @@ mod saga;
 mod saga_crash;
 mod search_contract;
 mod supervision;
+mod versioning;
 mod write_side;

@@ -45,8 +45,10 @@ where
             let read: A::Event = serde_json::from_value(stored.clone())
                 .map_err(|e| TestCaseError::fail(format!("{stored} does not read back: {e}")))?;
             prop_assert_eq!(&read, &event);
-            let published = to_integration_event(A::TYPE, &id, stored.clone(), Utc::now())
-                .map_err(|e| TestCaseError::fail(format!("{stored} does not publish: {e}")))?;
+            let version = cqrs_es::DomainEvent::event_version(&event);
+            let published =
+                to_integration_event(A::TYPE, &id, &version, stored.clone(), Utc::now())
+                    .map_err(|e| TestCaseError::fail(format!("{stored} does not publish: {e}")))?;
             let body = serde_json::to_value(&published).map_err(|e| {
                 TestCaseError::fail(format!("{published:?} does not serialise: {e}"))
             })?;

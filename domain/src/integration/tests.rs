@@ -22,10 +22,11 @@ struct Sent {
 }
 
 /// What is sent for a stored event; it decodes back as what was published.
-fn send(aggregate_type: &str, id: &str, event: impl serde::Serialize) -> Sent {
+fn send(aggregate_type: &str, id: &str, event: impl cqrs_es::DomainEvent) -> Sent {
     let published = to_integration_event(
         aggregate_type,
         id,
+        &event.event_version(),
         serde_json::to_value(event).unwrap(),
         at(),
     )
@@ -193,10 +194,10 @@ fn other_contexts_use_dotted_names_and_hide_secrets() {
     assert_eq!(published.subject, "events.product.deleted");
     assert_eq!(published.body["productId"], product);
 
-    assert!(to_integration_event("Nope", "x", Value::Null, at()).is_err());
+    assert!(to_integration_event("Nope", "x", "1", Value::Null, at()).is_err());
     let not_an_id = serde_json::to_value(ProductEvent::ProductDeleted {}).unwrap();
     assert!(matches!(
-        to_integration_event("Product", "p1", not_an_id, at()),
+        to_integration_event("Product", "p1", "1", not_an_id, at()),
         Err(IntegrationError::BadId(_))
     ));
 }

@@ -14,7 +14,10 @@ pub struct OrderLine {
     #[serde(deserialize_with = "crate::bounds::quantity")]
     pub quantity: u32,
     /// Unit price, at most [`MAX_UNIT_PRICE_CENTS`](crate::bounds::MAX_UNIT_PRICE_CENTS).
-    #[serde(deserialize_with = "crate::bounds::price")]
+    #[serde(
+        serialize_with = "crate::stored_money::serialize",
+        deserialize_with = "crate::stored_money::price"
+    )]
     pub price: Money,
 }
 
@@ -52,6 +55,7 @@ pub enum OrderEvent {
         /// What was ordered.
         items: Vec<OrderLine>,
         /// Σ quantity × price.
+        #[serde(with = "crate::stored_money")]
         total_price: Money,
         /// Where it goes.
         shipping_address: Address,
@@ -72,6 +76,7 @@ pub enum OrderEvent {
         /// Approved or declined.
         payment_status: PaymentStatus,
         /// The amount.
+        #[serde(with = "crate::stored_money")]
         amount: Money,
     },
     /// Every line's stock is held.
@@ -103,6 +108,7 @@ pub enum OrderEvent {
         /// Why.
         return_reason: String,
         /// What is refunded.
+        #[serde(with = "crate::stored_money")]
         refund_amount: Money,
     },
 }
@@ -123,6 +129,12 @@ impl DomainEvent for OrderEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_string()
+        match self {
+            OrderEvent::OrderCreated { .. }
+            | OrderEvent::PaymentProcessed { .. }
+            | OrderEvent::OrderReturned { .. } => crate::versioning::ORDER_MONEY_VERSION,
+            _ => "1",
+        }
+        .to_string()
     }
 }

@@ -22,6 +22,7 @@ struct Row {
     aggregate_type: String,
     aggregate_id: String,
     sequence: i64,
+    event_version: String,
     payload: Value,
     recorded_at: DateTime<Utc>,
 }
@@ -62,7 +63,7 @@ pub async fn read_page(
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id, \
-                sequence, payload, recorded_at \
+                sequence, event_version, payload, recorded_at \
          FROM events \
          WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
@@ -88,6 +89,7 @@ pub async fn read_page(
         let published = to_integration_event(
             &row.aggregate_type,
             &row.aggregate_id,
+            &row.event_version,
             row.payload,
             row.recorded_at,
         )?;

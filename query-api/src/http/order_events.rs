@@ -85,8 +85,8 @@ async fn history(
     order_id: Uuid,
     after: i64,
 ) -> Result<Vec<Outgoing>, ApiError> {
-    let rows: Vec<(String, i64, Value, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT aggregate_id, sequence, payload, recorded_at FROM events \
+    let rows: Vec<(String, i64, String, Value, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT aggregate_id, sequence, event_version, payload, recorded_at FROM events \
          WHERE aggregate_type = 'Order' AND aggregate_id = $1 AND sequence > $2 ORDER BY sequence",
     )
     .bind(order_id.to_string())
@@ -94,8 +94,8 @@ async fn history(
     .fetch_all(&state.pool)
     .await?;
     rows.into_iter()
-        .map(|(id, sequence, payload, at)| {
-            let published = to_integration_event("Order", &id, payload, at)
+        .map(|(id, sequence, version, payload, at)| {
+            let published = to_integration_event("Order", &id, &version, payload, at)
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("an order event")))?;
             let body = serde_json::to_string(&published)
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
