@@ -4,7 +4,7 @@ CARGO ?= cargo
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlantic
 export RUST_BACKTRACE ?= 1
 
-.PHONY: services run test bench down fmt lint toolchain
+.PHONY: services run test bench down fmt lint toolchain test-tools
 
 services:
 	bash scripts/services.sh up
@@ -29,9 +29,14 @@ lint: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The SMTP server the notifier's tests start (aiosmtpd, from PyPI).
+test-tools:
+	@python3 -c 'import aiosmtpd' 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+
 # Doc tests run first so the run ends on the main test summary. nextest does
 # not run doc tests; --no-tests=warn keeps a crate without tests from failing.
-test: toolchain services lint
+test: toolchain services test-tools lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		set -x; \
 		$(CARGO) test --workspace --doc && \

@@ -6,6 +6,7 @@ use atlantic_platform::dead_letters::{DeadLetters, Selection};
 use atlantic_platform::sessions::RateLimits;
 
 use atlantic_domain::Role;
+use atlantic_notifier::MailSettings;
 use atlantic_sagas::SagaSettings;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -32,6 +33,8 @@ pub(super) enum Subcommands {
     Relay(Run),
     /// Run the order saga alone; several share its durable consumer.
     Saga(Run),
+    /// Run the notifier alone: mail to customers (one leads, others stand by).
+    Notify(Run),
     /// Run one projector (or all); several share each durable consumer.
     Project {
         /// Which read model.
@@ -262,6 +265,43 @@ pub(super) struct Run {
     /// Seconds before a parked saga step is first tried again (doubling to an hour).
     #[arg(long, env = "SAGA_REDRIVE_WAIT_SECS", default_value_t = 60)]
     pub(super) saga_redrive_wait_secs: u64,
+    #[command(flatten)]
+    pub(super) mail: MailOptions,
+}
+
+/// Where the notifier's mail goes.
+#[derive(Args, Clone)]
+pub(super) struct MailOptions {
+    /// The SMTP server: `smtp://host:port`, `smtps://user:password@host`, or
+    /// `smtp://user:password@host?tls=required` (STARTTLS); without it, mail is
+    /// written as `.eml` files into `--mail-dir`.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub(super) smtp_url: Option<String>,
+    /// The folder of `.eml` files without an SMTP server.
+    #[arg(long, env = "MAIL_DIR", default_value = "mail-outbox")]
+    pub(super) mail_dir: PathBuf,
+    /// The sender of every mail.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Atlantic <orders@atlantic.example>"
+    )]
+    pub(super) mail_from: String,
+    /// The shop's name in every mail.
+    #[arg(long, env = "SHOP_NAME", default_value = "Atlantic")]
+    pub(super) shop_name: String,
+}
+
+impl MailOptions {
+    /// The notifier's settings.
+    pub(super) fn settings(&self) -> MailSettings {
+        MailSettings {
+            smtp_url: self.smtp_url.clone(),
+            mail_dir: self.mail_dir.clone(),
+            from: self.mail_from.clone(),
+            shop: self.shop_name.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -305,6 +345,7 @@ impl Run {
                 redrive_wait: Duration::from_secs(self.saga_redrive_wait_secs),
                 ..SagaSettings::default()
             },
+            mail: self.mail.settings(),
             ..self.connections.config()
         }
     }
@@ -350,6 +391,12 @@ impl Connections {
             session_ttl: Duration::from_secs(60),
             rate_limits: RateLimits::default(),
             saga: SagaSettings::default(),
+            mail: MailSettings {
+                smtp_url: None,
+                mail_dir: PathBuf::from("mail-outbox"),
+                from: "Atlantic <orders@atlantic.example>".into(),
+                shop: "Atlantic".into(),
+            },
         }
     }
 }

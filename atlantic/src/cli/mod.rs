@@ -45,6 +45,13 @@ impl Cli {
                 })
                 .await
             }
+            Subcommands::Notify(run) => {
+                run.launch(Components {
+                    notifier: true,
+                    ..Components::default()
+                })
+                .await
+            }
             Subcommands::Project { projection, run } => {
                 run.launch(Components {
                     projections: projection.read_models(),

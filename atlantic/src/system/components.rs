@@ -15,6 +15,8 @@ pub struct Components {
     pub saga: bool,
     /// These read models' projectors.
     pub projections: Vec<ReadModel>,
+    /// The notifier (mail to customers).
+    pub notifier: bool,
 }
 
 impl Components {
@@ -26,6 +28,7 @@ impl Components {
             relay: true,
             saga: true,
             projections: ReadModel::ALL.to_vec(),
+            notifier: true,
         }
     }
 
@@ -35,6 +38,7 @@ impl Components {
             || self.query_api
             || self.relay
             || self.saga
+            || self.notifier
             || !self.projections.is_empty()
     }
 

@@ -1,6 +1,7 @@
 //! Where the services are and how the components behave: one value, built
 //! from the command line (or by a test).
 
+use atlantic_notifier::MailSettings;
 use atlantic_platform::sessions::RateLimits;
 use atlantic_sagas::SagaSettings;
 use std::net::SocketAddr;
@@ -33,6 +34,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// The order saga's timeouts and retries.
     pub saga: SagaSettings,
+    /// Where the notifier's mail goes.
+    pub mail: MailSettings,
 }
 
 /// Where ClickHouse is.

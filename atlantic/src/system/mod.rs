@@ -16,6 +16,7 @@ pub use connections::Connections;
 use atlantic_application::Shop;
 use atlantic_command_api::app::CommandApi;
 use atlantic_command_api::http::AppState;
+use atlantic_notifier::Notifier;
 use atlantic_platform::supervisor::Supervisor;
 use atlantic_projections::ProjectorRunner;
 use atlantic_query_api::live::LiveOrders;
@@ -138,6 +139,24 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
                 supervise_projector(&mut supervisor, runner);
             }
         }
+    }
+    if components.notifier {
+        let settings = &config.mail;
+        match &settings.smtp_url {
+            Some(_) => tracing::info!("the notifier sends mail over SMTP_URL"),
+            None => tracing::info!(
+                folder = %settings.mail_dir.display(),
+                "no SMTP_URL: the notifier writes each mail as an .eml file into this folder"
+            ),
+        }
+        let notifier = Notifier::new(pool.clone(), settings.clone())?;
+        let runner = ProjectorRunner::new(
+            async_nats::jetstream::new(connections.nats().await?),
+            pool.clone(),
+            Arc::new(notifier),
+            metrics.clone(),
+        );
+        supervise_projector(&mut supervisor, runner);
     }
     if components.relay {
         let relay = Arc::new(Relay::new(

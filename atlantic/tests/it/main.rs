@@ -10,6 +10,7 @@ mod cart;
 mod consistency;
 mod hostile_input;
 mod live_status;
+mod notifications;
 mod projector_runtime;
 mod read_side;
 mod relay;

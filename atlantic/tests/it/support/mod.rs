@@ -5,10 +5,12 @@ pub mod meili;
 pub mod nats;
 pub mod process;
 pub mod scenario;
+pub mod smtp;
 
 use atlantic::system::{self, ClickHouse, Components, Config, Meili};
 use atlantic_application::accounts::{self, Registration};
 use atlantic_application::Shop;
+use atlantic_notifier::MailSettings;
 use atlantic_platform::db;
 use atlantic_platform::dead_letters::{DeadLetters, Letter, Selection};
 use atlantic_platform::metadata::CommandMetadata;
@@ -109,7 +111,18 @@ impl TestEnv {
             session_ttl: Duration::from_secs(3600),
             rate_limits: RateLimits::default(),
             saga: SagaSettings::default(),
+            mail: MailSettings {
+                smtp_url: None,
+                mail_dir: self.mail_dir(),
+                from: "Atlantic <orders@atlantic.example>".into(),
+                shop: "Atlantic".into(),
+            },
         }
+    }
+
+    /// Where this test's mail goes without an SMTP server.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("{}_mail", self.database_name))
     }
 
     /// Starts the command API (and the relay) in this process.
@@ -191,6 +204,7 @@ impl TestEnv {
             ("RUST_LOG", "warn".into()),
             ("CLICKHOUSE_URL", clickhouse_url()),
             ("CLICKHOUSE_DATABASE", self.clickhouse_database.clone()),
+            ("MAIL_DIR", self.mail_dir().display().to_string()),
         ];
         env.extend(meili);
         env
@@ -237,6 +251,7 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.mail_dir());
         let _ = Command::new("psql")
             .args([
                 &format!("{}/postgres", postgres_server()),

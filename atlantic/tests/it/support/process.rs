@@ -1,4 +1,4 @@
-//! `atlantic serve` as a child process, to kill with SIGKILL.
+//! `atlantic serve` (or one component) as a child process, to kill with SIGKILL.
 
 use super::scenario::Api;
 use super::{eventually, TestEnv};
@@ -12,8 +12,14 @@ pub struct Server {
 impl Server {
     /// Starts `atlantic serve` on `port` against `env`, with extra variables.
     pub fn start(env: &TestEnv, port: u16, extra: &[(&str, &str)]) -> Self {
+        Server::run(env, "serve", port, extra)
+    }
+
+    /// Starts `atlantic <command>` (a component: `serve`, `notify`, …) against
+    /// `env`, its command API (if it runs one) on `port`.
+    pub fn run(env: &TestEnv, command: &str, port: u16, extra: &[(&str, &str)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_atlantic"))
-            .arg("serve")
+            .arg(command)
             .envs(env.child_env())
             .env("COMMAND_API_ADDR", format!("127.0.0.1:{port}"))
             // A free port unless the test names one: tests run side by side.

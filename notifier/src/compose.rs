@@ -1,0 +1,233 @@
+//! Which mail each event makes, with the order's and customer's real data.
+
+use crate::{MailSettings, Notifier};
+use anyhow::Context;
+use atlantic_domain::integration::event_id;
+use atlantic_domain::published::PublishedEvent;
+use atlantic_domain::stored_money::SHOP_CURRENCY;
+use atlantic_domain::Money;
+use atlantic_projections::Envelope;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// One mail to send.
+pub(crate) struct Mail {
+    /// The kind (its template).
+    pub kind: &'static str,
+    /// The event it tells of.
+    pub event_id: Uuid,
+    /// The recipient's address.
+    pub to: String,
+    /// The recipient's name.
+    pub name: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
+}
+
+impl Mail {
+    /// Its `Message-ID`: the same each time the event's mail is made.
+    pub fn message_id(&self, settings: &MailSettings) -> String {
+        let domain = settings
+            .from
+            .rsplit('@')
+            .next()
+            .unwrap_or("atlantic")
+            .trim_end_matches('>');
+        format!("<{}.{}@{domain}>", self.event_id, self.kind)
+    }
+
+    /// The message as it goes out.
+    pub fn message(&self, settings: &MailSettings) -> anyhow::Result<Message> {
+        let from: Mailbox = settings.from.parse().context("bad MAIL_FROM")?;
+        let to = Mailbox::new(
+            Some(self.name.clone()),
+            self.to
+                .parse()
+                .context("a customer's address does not parse")?,
+        );
+        Message::builder()
+            .from(from)
+            .to(to)
+            .subject(&self.subject)
+            .message_id(Some(self.message_id(settings)))
+            .multipart(MultiPart::alternative_plain_html(
+                self.text.clone(),
+                self.html.clone(),
+            ))
+            .context("cannot build the message")
+    }
+}
+
+/// An amount as the mails show it.
+fn shown(money: Money) -> String {
+    format!("{money} {SHOP_CURRENCY}")
+}
+
+/// A customer's address and name.
+struct Customer {
+    email: String,
+    name: String,
+}
+
+impl Notifier {
+    /// The mails `event` makes (none for most events).
+    pub(crate) async fn compose(&self, event: &Envelope) -> anyhow::Result<Vec<Mail>> {
+        let id = event_id(&event.aggregate_type, &event.aggregate_id, event.sequence);
+        let shop = &self.settings.shop;
+        let (kind, customer, subject, context) = match event.event() {
+            PublishedEvent::UserCreated { email, name, .. } => (
+                "welcome",
+                Customer {
+                    email: email.clone(),
+                    name: name.clone(),
+                },
+                format!("Welcome to {shop}"),
+                json!({"email": email}),
+            ),
+            PublishedEvent::OrderCreated {
+                order_id,
+                customer_id,
+                items,
+                total_price,
+            } => {
+                let order = self.orders.load(&order_id.to_string()).await?;
+                let names = self
+                    .product_names(items.iter().map(|l| l.product_id))
+                    .await?;
+                let lines: Vec<Value> = items
+                    .iter()
+                    .map(|line| {
+                        let total = line.price.times(line.quantity).unwrap_or(Money::ZERO);
+                        json!({
+                            "name": names.get(&line.product_id).cloned().unwrap_or_else(|| line.product_id.to_string()),
+                            "quantity": line.quantity,
+                            "price": shown(line.price),
+                            "total": shown(total),
+                        })
+                    })
+                    .collect();
+                (
+                    "order_created",
+                    self.customer(*customer_id).await?,
+                    format!("Your order {order_id}"),
+                    json!({"order_id": order_id, "lines": lines, "total": shown(*total_price),
+                           "address": order.shipping_address()}),
+                )
+            }
+            PublishedEvent::OrderShipped {
+                order_id,
+                carrier,
+                tracking_number,
+                ..
+            } => (
+                "order_shipped",
+                self.customer_of(*order_id).await?,
+                format!("Your order {order_id} has shipped"),
+                json!({"order_id": order_id, "carrier": carrier, "tracking_number": tracking_number}),
+            ),
+            PublishedEvent::OrderDelivered { order_id, .. } => (
+                "order_delivered",
+                self.customer_of(*order_id).await?,
+                format!("Your order {order_id} was delivered"),
+                json!({"order_id": order_id}),
+            ),
+            PublishedEvent::OrderCancelled {
+                order_id,
+                cancellation_reason,
+            } => (
+                "order_cancelled",
+                self.customer_of(*order_id).await?,
+                format!("Your order {order_id} was cancelled"),
+                json!({"order_id": order_id, "reason": cancellation_reason,
+                       "refund": self.captured(*order_id).await?.map(shown)}),
+            ),
+            PublishedEvent::OrderReturned {
+                order_id,
+                refund_amount,
+                ..
+            } => (
+                "order_returned",
+                self.customer_of(*order_id).await?,
+                format!("Your return of order {order_id}"),
+                json!({"order_id": order_id, "refund": shown(*refund_amount)}),
+            ),
+            _ => return Ok(Vec::new()),
+        };
+        let mut context = context;
+        context["name"] = json!(customer.name);
+        context["shop"] = json!(shop);
+        let (text, html) = self.templates.render(kind, &context)?;
+        Ok(vec![Mail {
+            kind,
+            event_id: id,
+            to: customer.email,
+            name: customer.name,
+            subject,
+            text,
+            html,
+        }])
+    }
+
+    /// A user's address and name, from their registration.
+    async fn customer(&self, user_id: Uuid) -> anyhow::Result<Customer> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT payload -> 'UserRegistered' ->> 'email', payload -> 'UserRegistered' ->> 'name' \
+             FROM events WHERE aggregate_type = 'User' AND aggregate_id = $1 AND sequence = 1",
+        )
+        .bind(user_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (email, name) = row.with_context(|| format!("no user {user_id}"))?;
+        Ok(Customer { email, name })
+    }
+
+    /// The customer who placed `order_id`.
+    async fn customer_of(&self, order_id: Uuid) -> anyhow::Result<Customer> {
+        let order = self.orders.load(&order_id.to_string()).await?;
+        let customer = order
+            .customer_id()
+            .with_context(|| format!("no order {order_id}"))?;
+        self.customer(customer).await
+    }
+
+    /// What the gateway took for `order_id`, if anything.
+    async fn captured(&self, order_id: Uuid) -> anyhow::Result<Option<Money>> {
+        let amount: Option<f64> = sqlx::query_scalar(
+            "SELECT (payload -> 'PaymentCaptured' ->> 'amount')::float8 FROM events \
+             WHERE aggregate_type = 'Payment' AND aggregate_id = $1 AND event_type = 'PaymentCaptured'",
+        )
+        .bind(order_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten();
+        amount
+            .map(|a| Money::from_decimal(a).context("a captured amount"))
+            .transpose()
+    }
+
+    /// The products' names as they were listed.
+    async fn product_names(
+        &self,
+        products: impl Iterator<Item = Uuid>,
+    ) -> anyhow::Result<HashMap<Uuid, String>> {
+        let ids: Vec<String> = products.map(|p| p.to_string()).collect();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT aggregate_id, payload -> 'ProductCreated' ->> 'name' FROM events \
+             WHERE aggregate_type = 'Product' AND aggregate_id = ANY($1) AND sequence = 1",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name)| Uuid::parse_str(&id).ok().map(|id| (id, name)))
+            .collect())
+    }
+}

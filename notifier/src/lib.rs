@@ -1,0 +1,68 @@
+//! Mail to customers. The notifier consumes the published order and user
+//! events like a read model (the projector runtime: checkpoints, retries,
+//! dead letters) and sends each event's mail once: a send is recorded by
+//! event id and recipient after the server took it, so after a crash only
+//! sends not recorded are made again, with the same `Message-ID`.
+
+mod compose;
+mod outbox;
+mod templates;
+mod transport;
+
+pub use transport::{MailSettings, Transport};
+
+use atlantic_domain::order::Order;
+use atlantic_platform::bus::CommandBus;
+use atlantic_projections::{Envelope, Projection};
+use sqlx::PgPool;
+use templates::Templates;
+
+/// The projection's name (its checkpoint, lease and dead letters).
+pub const NAME: &str = "notifications";
+
+/// Sends the mail of each order and account event.
+pub struct Notifier {
+    pool: PgPool,
+    transport: Transport,
+    settings: MailSettings,
+    orders: CommandBus<Order>,
+    templates: Templates,
+}
+
+impl Notifier {
+    /// A notifier reading `pool` (the event store) and sending as `settings` say.
+    pub fn new(pool: PgPool, settings: MailSettings) -> anyhow::Result<Self> {
+        Ok(Notifier {
+            transport: Transport::new(&settings)?,
+            orders: CommandBus::new(pool.clone(), None),
+            templates: Templates::new()?,
+            pool,
+            settings,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Projection for Notifier {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        vec!["events.order.>".into(), "events.user.>".into()]
+    }
+
+    async fn reachable(&self) -> anyhow::Result<()> {
+        atlantic_projections::runtime::postgres_reachable(&self.pool).await?;
+        self.transport.reachable().await
+    }
+
+    async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
+        for event in events {
+            for mail in self.compose(event).await? {
+                self.send_once(mail).await?;
+            }
+        }
+        Ok(())
+    }
+}
