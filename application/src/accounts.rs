@@ -29,6 +29,8 @@ pub struct Registration {
     pub name: Text<200>,
     /// Customer from the API; the command line may make admins.
     pub role: Role,
+    /// Whether the user takes mail that is not about an order.
+    pub non_transactional_mail: bool,
 }
 
 /// A sign-in attempt.
@@ -88,6 +90,7 @@ pub async fn register(
         name: registration.name,
         password_hash,
         role: registration.role,
+        non_transactional_mail: registration.non_transactional_mail,
     };
     let committed = shop
         .users
@@ -182,6 +185,8 @@ pub struct ProfileChanges {
     pub name: Option<Text<200>>,
     /// New address.
     pub address: Option<Address>,
+    /// Whether the user takes mail that is not about an order.
+    pub non_transactional_mail: Option<bool>,
 }
 
 /// Changes user `user_id`'s profile (the user or an admin).
@@ -195,6 +200,7 @@ pub async fn update_profile(
         actor: caller.actor.clone(),
         name: changes.name,
         address: changes.address,
+        non_transactional_mail: changes.non_transactional_mail,
     };
     run(&shop.users, user_id, command, caller).await
 }

@@ -27,6 +27,8 @@ pub struct SellerChanges {
     pub name: Option<Text<200>>,
     /// New contact address.
     pub contact_email: Option<Email>,
+    /// Below how many units of a product the seller is mailed (0: never).
+    pub stock_alert_below: Option<u32>,
 }
 
 /// Opens the seller of a user (its id derives from the user's), makes the
@@ -99,6 +101,7 @@ pub async fn update_seller(
         actor: caller.actor.clone(),
         name: changes.name,
         contact_email: changes.contact_email,
+        stock_alert_below: changes.stock_alert_below,
     };
     run(&shop.sellers, seller_id, command, caller).await
 }

@@ -94,6 +94,24 @@ pub fn price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Err
     check_price(Money::deserialize(deserializer)?).map_err(serde::de::Error::custom)
 }
 
+/// Reads an optional stock-alert threshold and checks it (0 to
+/// [`MAX_INVENTORY`]; 0 turns alerts off).
+pub fn optional_stock_alert<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(deserializer)?
+        .map(|units| {
+            if i64::from(units) <= MAX_INVENTORY {
+                Ok(units)
+            } else {
+                Err(serde::de::Error::custom(format!(
+                    "must be 0 to {MAX_INVENTORY}"
+                )))
+            }
+        })
+        .transpose()
+}
+
 /// Reads an optional unit price and checks it.
 pub fn optional_price<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -189,7 +189,7 @@ fn user_event(event: UserEvent, user_id: Uuid) -> PublishedEvent {
             name: name.as_str().to_string(),
             role: role.as_str().to_string(),
         },
-        UserEvent::UserUpdated { name, address } => PublishedEvent::UserUpdated {
+        UserEvent::UserUpdated { name, address, .. } => PublishedEvent::UserUpdated {
             user_id,
             name: name.map(|name| name.as_str().to_string()),
             address,
@@ -222,6 +222,7 @@ fn seller_event(event: SellerEvent, seller_id: Uuid) -> PublishedEvent {
         SellerEvent::SellerUpdated {
             name,
             contact_email,
+            ..
         } => PublishedEvent::SellerUpdated {
             seller_id,
             name: name.map(|name| name.as_str().to_string()),

@@ -82,15 +82,34 @@ impl Notifier {
         let id = event_id(&event.aggregate_type, &event.aggregate_id, event.sequence);
         let shop = &self.settings.shop;
         let (kind, customer, subject, context) = match event.event() {
-            PublishedEvent::UserCreated { email, name, .. } => (
-                "welcome",
-                Customer {
-                    email: email.clone(),
-                    name: name.clone(),
-                },
-                format!("Welcome to {shop}"),
-                json!({"email": email}),
-            ),
+            PublishedEvent::UserCreated {
+                user_id,
+                email,
+                name,
+                ..
+            } => {
+                if !self.takes_non_transactional_mail(*user_id).await? {
+                    return Ok(Vec::new());
+                }
+                (
+                    "welcome",
+                    Customer {
+                        email: email.clone(),
+                        name: name.clone(),
+                    },
+                    format!("Welcome to {shop}"),
+                    json!({"email": email}),
+                )
+            }
+            PublishedEvent::ProductUpdated {
+                product_id,
+                inventory: Some(after),
+                inventory_change: Some(change),
+                ..
+            } if *change < 0 => match self.stock_alert(*product_id, *after, *change).await? {
+                Some(alert) => alert,
+                None => return Ok(Vec::new()),
+            },
             PublishedEvent::OrderCreated {
                 order_id,
                 customer_id,
@@ -173,6 +192,49 @@ impl Notifier {
             text,
             html,
         }])
+    }
+
+    /// Whether `user_id` takes mail that is not about an order.
+    async fn takes_non_transactional_mail(&self, user_id: Uuid) -> anyhow::Result<bool> {
+        let user = self.users.load(&user_id.to_string()).await?;
+        Ok(user.takes_non_transactional_mail())
+    }
+
+    /// The alert to a product's seller when its stock just fell below the
+    /// seller's threshold (from `after - change` to `after`), if they take it.
+    async fn stock_alert(
+        &self,
+        product_id: Uuid,
+        after: i64,
+        change: i64,
+    ) -> anyhow::Result<Option<(&'static str, Customer, String, Value)>> {
+        let product = self.products.load(&product_id.to_string()).await?;
+        let Some(seller_id) = product.seller_id() else {
+            return Ok(None);
+        };
+        let seller = self.sellers.load(&seller_id.to_string()).await?;
+        let below = i64::from(seller.stock_alert_below());
+        let before = after - change;
+        if below == 0 || after >= below || before < below {
+            return Ok(None);
+        }
+        let (Some(owner), Some(contact)) = (seller.owner_id(), seller.contact_email()) else {
+            return Ok(None);
+        };
+        if !self.takes_non_transactional_mail(owner).await? {
+            return Ok(None);
+        }
+        let product_name = product.name().unwrap_or_default().to_string();
+        Ok(Some((
+            "stock_alert",
+            Customer {
+                email: contact.as_str().to_string(),
+                name: seller.name().unwrap_or_default().to_string(),
+            },
+            format!("{product_name}: {after} left"),
+            json!({"product_id": product_id, "product": product_name, "inventory": after,
+                   "below": below}),
+        )))
     }
 
     /// A user's address and name, from their registration.

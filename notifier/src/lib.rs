@@ -1,5 +1,5 @@
-//! Mail to customers. The notifier consumes the published order and user
-//! events like a read model (the projector runtime: checkpoints, retries,
+//! Mail to customers and sellers. The notifier consumes the published order,
+//! user and product events like a read model (the projector runtime: checkpoints, retries,
 //! dead letters) and sends each event's mail once: a send is recorded by
 //! event id and recipient after the server took it, so after a crash only
 //! sends not recorded are made again, with the same `Message-ID`.
@@ -12,6 +12,9 @@ mod transport;
 pub use transport::{MailSettings, Transport};
 
 use atlantic_domain::order::Order;
+use atlantic_domain::product::Product;
+use atlantic_domain::seller::Seller;
+use atlantic_domain::user::User;
 use atlantic_platform::bus::CommandBus;
 use atlantic_projections::{Envelope, Projection};
 use sqlx::PgPool;
@@ -26,6 +29,9 @@ pub struct Notifier {
     transport: Transport,
     settings: MailSettings,
     orders: CommandBus<Order>,
+    products: CommandBus<Product>,
+    sellers: CommandBus<Seller>,
+    users: CommandBus<User>,
     templates: Templates,
 }
 
@@ -35,6 +41,9 @@ impl Notifier {
         Ok(Notifier {
             transport: Transport::new(&settings)?,
             orders: CommandBus::new(pool.clone(), None),
+            products: CommandBus::new(pool.clone(), Some(100)),
+            sellers: CommandBus::new(pool.clone(), None),
+            users: CommandBus::new(pool.clone(), None),
             templates: Templates::new()?,
             pool,
             settings,
@@ -49,7 +58,11 @@ impl Projection for Notifier {
     }
 
     fn subjects(&self) -> Vec<String> {
-        vec!["events.order.>".into(), "events.user.>".into()]
+        vec![
+            "events.order.>".into(),
+            "events.user.>".into(),
+            "events.product.>".into(),
+        ]
     }
 
     async fn reachable(&self) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 /// Every template, by kind.
-const TEMPLATES: [(&str, &str, &str); 6] = [
+const TEMPLATES: [(&str, &str, &str); 7] = [
     (
         "order_created",
         include_str!("../templates/order_created.txt"),
@@ -30,6 +30,11 @@ const TEMPLATES: [(&str, &str, &str); 6] = [
         "order_returned",
         include_str!("../templates/order_returned.txt"),
         include_str!("../templates/order_returned.html"),
+    ),
+    (
+        "stock_alert",
+        include_str!("../templates/stock_alert.txt"),
+        include_str!("../templates/stock_alert.html"),
     ),
     (
         "welcome",

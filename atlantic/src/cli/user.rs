@@ -19,6 +19,7 @@ pub(super) async fn create_user(args: CreateUser) -> anyhow::Result<()> {
         password: args.password,
         name,
         role: args.role,
+        non_transactional_mail: true,
     };
     let created = accounts::register(&shop, registration, &CommandMetadata::system())
         .await

@@ -245,3 +245,104 @@ async fn an_smtp_server_away_for_ten_seconds_delays_mail_and_loses_none() {
     assert!(env.dead_letters().await.is_empty(), "nothing parked");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_seller_hears_when_stock_falls_below_their_threshold_unless_they_opted_out() {
+    let env = TestEnv::new().await;
+    let smtp = SmtpServer::start();
+    let mut config = env.config();
+    config.mail.smtp_url = Some(smtp.url());
+    let app = env.spawn_with(config, Components::all()).await;
+    let customer = app.customer().await;
+    let alerted = app.seller().await;
+    let muted = app.seller().await;
+    for (seller, mail) in [(&alerted, true), (&muted, false)] {
+        let seller_id = atlantic_domain::seller::seller_id_of(seller.id);
+        let set = app
+            .patch(
+                &format!("/sellers/{seller_id}"),
+                Some(&seller.token),
+                json!({"stockAlertBelow": 3, "contactEmail": format!("{}@shop.example", seller.id.simple())}),
+            )
+            .await;
+        assert_eq!(set.status(), StatusCode::ACCEPTED);
+        let mine = app
+            .patch(
+                &format!("/users/{}", seller.id),
+                Some(&seller.token),
+                json!({"nonTransactionalMail": mail}),
+            )
+            .await;
+        assert_eq!(mine.status(), StatusCode::ACCEPTED);
+    }
+    let watched = app.product(&alerted, 1.0, 5).await;
+    let quiet = app.product(&muted, 1.0, 5).await;
+    // 5 ⇒ 4 ⇒ 2 ⇒ 1 in some order: stock falls below 3 once, so one alert.
+    for quantity in [1, 2, 1] {
+        place(
+            &app,
+            &customer,
+            &[(watched, quantity), (quiet, quantity)],
+            "tok_visa",
+        )
+        .await;
+    }
+    let alerts = eventually(Duration::from_secs(60), "the stock alert", || async {
+        let alerts: Vec<Received> = of_kind(&smtp.messages(), "stock_alert")
+            .into_iter()
+            .cloned()
+            .collect();
+        (!alerts.is_empty()).then_some(alerts)
+    })
+    .await;
+    // The orders are done (shipped) before the alerts are counted.
+    eventually(Duration::from_secs(60), "the orders shipped", || async {
+        let shipped: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'OrderShipped'")
+                .fetch_one(&env.pool)
+                .await
+                .ok()?;
+        (shipped == 3).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(60), "the shipping mails", || async {
+        (of_kind(&smtp.messages(), "order_shipped").len() == 3).then_some(())
+    })
+    .await;
+    let alerts_now = of_kind(&smtp.messages(), "stock_alert").len();
+    assert_eq!(alerts_now, 1, "{alerts:#?}");
+    assert_eq!(
+        alerts[0].to,
+        format!("{}@shop.example", alerted.id.simple())
+    );
+    assert!(alerts[0].text.contains("below the 3"), "{}", alerts[0].text);
+    assert!(alerts[0].text.contains(&watched.to_string()));
+
+    // One who registers without non-transactional mail gets no welcome.
+    let email = format!("{}@example.com", Uuid::now_v7().simple());
+    let registered = app
+        .post(
+            "/users",
+            None,
+            json!({"email": email, "password": "correct horse battery", "name": "Bo",
+                   "nonTransactionalMail": false}),
+        )
+        .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let later = app.customer().await;
+    let later_email = email_of(&env, later.id).await;
+    eventually(Duration::from_secs(60), "the next welcome", || async {
+        of_kind(&smtp.messages(), "welcome")
+            .iter()
+            .any(|m| m.to == later_email)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        !of_kind(&smtp.messages(), "welcome")
+            .iter()
+            .any(|m| m.to == email),
+        "no welcome to one who said no"
+    );
+    app.stop().await;
+}

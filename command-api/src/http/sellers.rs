@@ -45,6 +45,14 @@ pub struct UpdateSeller {
     /// New contact address.
     #[schema(value_type = Option<String>)]
     pub contact_email: Option<Email>,
+    /// Mail the seller when a product's stock falls below this many units
+    /// (0 to 1,000,000,000; 0: never).
+    #[serde(
+        default,
+        deserialize_with = "atlantic_domain::bounds::optional_stock_alert"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub stock_alert_below: Option<u32>,
 }
 
 /// Become a seller (or, as an admin, make another user one).
@@ -83,6 +91,7 @@ pub async fn update(
     let changes = SellerChanges {
         name: body.name,
         contact_email: body.contact_email,
+        stock_alert_below: body.stock_alert_below,
     };
     let updated = sellers::update_seller(&state.shop, &caller(&user), id, changes).await?;
     Ok(accepted(updated))

@@ -37,6 +37,9 @@ pub struct RegisterUser {
     /// Display name.
     #[schema(value_type = String)]
     pub name: Text<200>,
+    /// Whether to take mail that is not about an order (the welcome, stock
+    /// alerts); yes when absent. Order mail always goes.
+    pub non_transactional_mail: Option<bool>,
 }
 
 /// A profile change.
@@ -49,6 +52,8 @@ pub struct UpdateProfile {
     /// New address.
     #[schema(value_type = Option<Object>)]
     pub address: Option<Address>,
+    /// Whether to take mail that is not about an order.
+    pub non_transactional_mail: Option<bool>,
 }
 
 /// Open an account (role customer); limited per client address.
@@ -77,6 +82,7 @@ pub async fn register(
         password: body.password,
         name: body.name,
         role: Role::Customer,
+        non_transactional_mail: body.non_transactional_mail.unwrap_or(true),
     };
     let accepted = accounts::register(&state.shop, registration, &metadata).await?;
     let location = format!("/users/{}", accepted.id);
@@ -100,6 +106,7 @@ pub async fn update_profile(
     let changes = ProfileChanges {
         name: body.name,
         address: body.address,
+        non_transactional_mail: body.non_transactional_mail,
     };
     let updated = accounts::update_profile(&state.shop, &caller(&user), id, changes).await?;
     Ok(accepted(updated))

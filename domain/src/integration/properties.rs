@@ -311,26 +311,31 @@ fn order_command() -> impl Strategy<Value = OrderCommand> {
 fn user_command() -> impl Strategy<Value = UserCommand> {
     let role = prop_oneof![Just(Role::Customer), Just(Role::Seller), Just(Role::Admin)];
     prop_oneof![
-        (id(), email(), text(), any_text(200), role).prop_map(
-            |(user_id, email, name, password_hash, role)| {
+        (id(), email(), text(), any_text(200), role, any::<bool>()).prop_map(
+            |(user_id, email, name, password_hash, role, non_transactional_mail)| {
                 UserCommand::Register {
                     user_id,
                     email,
                     name,
                     password_hash,
                     role,
+                    non_transactional_mail,
                 }
             }
         ),
         (
             actor(),
             prop::option::of(text()),
-            prop::option::of(address())
+            prop::option::of(address()),
+            prop::option::of(any::<bool>())
         )
-            .prop_map(|(actor, name, address)| UserCommand::UpdateProfile {
-                actor,
-                name,
-                address
+            .prop_map(|(actor, name, address, non_transactional_mail)| {
+                UserCommand::UpdateProfile {
+                    actor,
+                    name,
+                    address,
+                    non_transactional_mail,
+                }
             }),
         id().prop_map(|seller_id| UserCommand::BecomeSeller { seller_id }),
     ]
@@ -346,13 +351,20 @@ fn seller_command() -> impl Strategy<Value = SellerCommand> {
                 contact_email,
             }
         }),
-        (actor(), prop::option::of(text()), prop::option::of(email())).prop_map(
-            |(actor, name, contact_email)| SellerCommand::Update {
-                actor,
-                name,
-                contact_email
-            }
-        ),
+        (
+            actor(),
+            prop::option::of(text()),
+            prop::option::of(email()),
+            prop::option::of(0..=1_000_000_000u32)
+        )
+            .prop_map(|(actor, name, contact_email, stock_alert_below)| {
+                SellerCommand::Update {
+                    actor,
+                    name,
+                    contact_email,
+                    stock_alert_below,
+                }
+            }),
     ]
 }
 

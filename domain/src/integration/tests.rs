@@ -181,6 +181,7 @@ fn other_contexts_use_dotted_names_and_hide_secrets() {
         name: Text::parse("Ann").unwrap(),
         role: crate::Role::Customer,
         password_hash: "$argon2id$secret".into(),
+        non_transactional_mail: Some(false),
     };
     let user = Uuid::from_u128(1).to_string();
     let published = send("User", &user, registered);

@@ -54,6 +54,11 @@ impl Product {
         self.seller_id
     }
 
+    /// The title, once created.
+    pub fn name(&self) -> Option<&str> {
+        self.details.as_ref().map(|d| d.name.as_str())
+    }
+
     fn listed_for(&self, actor: &Actor) -> Result<(), ProductError> {
         match self.seller_id {
             Some(seller) if !self.deleted => {

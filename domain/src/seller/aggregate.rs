@@ -1,4 +1,5 @@
 use super::{SellerCommand, SellerError, SellerEvent};
+use crate::{Email, Text};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,30 @@ use uuid::Uuid;
 pub struct Seller {
     id: Option<Uuid>,
     owner_id: Option<Uuid>,
+    #[serde(default)]
+    name: Option<Text<200>>,
+    #[serde(default)]
+    contact_email: Option<Email>,
+    #[serde(default)]
+    stock_alert_below: u32,
 }
 
 impl Seller {
+    /// The seller's name, once created.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_ref().map(|n| n.as_str())
+    }
+
+    /// Where customers (and stock alerts) write.
+    pub fn contact_email(&self) -> Option<&Email> {
+        self.contact_email.as_ref()
+    }
+
+    /// Below how many units of a product the seller is mailed (0: never).
+    pub fn stock_alert_below(&self) -> u32 {
+        self.stock_alert_below
+    }
+
     /// The user who runs this seller, once it exists.
     pub fn owner_id(&self) -> Option<Uuid> {
         self.owner_id
@@ -52,17 +74,19 @@ impl Aggregate for Seller {
                 actor,
                 name,
                 contact_email,
+                stock_alert_below,
             } => {
                 let seller_id = self.id.ok_or(SellerError::NotFound)?;
                 if !actor.manages_seller(seller_id) {
                     return Err(SellerError::Forbidden);
                 }
-                if name.is_none() && contact_email.is_none() {
+                if name.is_none() && contact_email.is_none() && stock_alert_below.is_none() {
                     return Err(SellerError::NothingToUpdate);
                 }
                 SellerEvent::SellerUpdated {
                     name,
                     contact_email,
+                    stock_alert_below,
                 }
             }
         };
@@ -73,12 +97,31 @@ impl Aggregate for Seller {
     fn apply(&mut self, event: SellerEvent) {
         match event {
             SellerEvent::SellerCreated {
-                seller_id, user_id, ..
+                seller_id,
+                user_id,
+                name,
+                contact_email,
             } => {
                 self.id = Some(seller_id);
                 self.owner_id = Some(user_id);
+                self.name = Some(name);
+                self.contact_email = Some(contact_email);
             }
-            SellerEvent::SellerUpdated { .. } => {}
+            SellerEvent::SellerUpdated {
+                name,
+                contact_email,
+                stock_alert_below,
+            } => {
+                if name.is_some() {
+                    self.name = name;
+                }
+                if contact_email.is_some() {
+                    self.contact_email = contact_email;
+                }
+                if let Some(units) = stock_alert_below {
+                    self.stock_alert_below = units;
+                }
+            }
         }
     }
 }
@@ -106,6 +149,7 @@ mod tests {
             actor,
             name: Some(Text::parse("Acme Ltd").unwrap()),
             contact_email: None,
+            stock_alert_below: None,
         }
     }
 
@@ -142,6 +186,7 @@ mod tests {
         let updated = SellerEvent::SellerUpdated {
             name: Some(Text::parse("Acme Ltd").unwrap()),
             contact_email: None,
+            stock_alert_below: None,
         };
         TestFramework::<Seller>::with(())
             .given(vec![created()])

@@ -23,5 +23,7 @@ pub enum SellerCommand {
         name: Option<Text<200>>,
         /// A new contact address.
         contact_email: Option<Email>,
+        /// Below how many units of a product the seller is mailed (0: never).
+        stock_alert_below: Option<u32>,
     },
 }

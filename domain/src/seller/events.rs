@@ -24,6 +24,13 @@ pub enum SellerEvent {
         name: Option<Text<200>>,
         /// The new contact address.
         contact_email: Option<Email>,
+        /// Below how many units of a product the seller is mailed (0: never).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "crate::bounds::optional_stock_alert"
+        )]
+        stock_alert_below: Option<u32>,
     },
 }
 

@@ -16,6 +16,7 @@ pub struct User {
     password_hash: String,
     address: Option<Address>,
     seller_id: Option<Uuid>,
+    non_transactional_mail: Option<bool>,
 }
 
 impl User {
@@ -37,6 +38,17 @@ impl User {
     /// The seller this user runs.
     pub fn seller_id(&self) -> Option<Uuid> {
         self.seller_id
+    }
+
+    /// The user's name, once registered.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_ref().map(|n| n.as_str())
+    }
+
+    /// Whether the user takes mail that is not about an order (yes unless
+    /// they said no).
+    pub fn takes_non_transactional_mail(&self) -> bool {
+        self.non_transactional_mail.unwrap_or(true)
     }
 }
 
@@ -60,6 +72,7 @@ impl Aggregate for User {
                 name,
                 password_hash,
                 role,
+                non_transactional_mail,
             } => {
                 if self.registered {
                     return Err(UserError::AlreadyRegistered);
@@ -70,23 +83,29 @@ impl Aggregate for User {
                     name,
                     role,
                     password_hash,
+                    non_transactional_mail: Some(non_transactional_mail),
                 }
             }
             UserCommand::UpdateProfile {
                 actor,
                 name,
                 address,
+                non_transactional_mail,
             } => {
                 if !self.registered {
                     return Err(UserError::NotFound);
                 }
-                if name.is_none() && address.is_none() {
+                if name.is_none() && address.is_none() && non_transactional_mail.is_none() {
                     return Err(UserError::NothingToUpdate);
                 }
                 if !actor.is_user_or_admin(self.id) {
                     return Err(UserError::Forbidden);
                 }
-                UserEvent::UserUpdated { name, address }
+                UserEvent::UserUpdated {
+                    name,
+                    address,
+                    non_transactional_mail,
+                }
             }
             UserCommand::BecomeSeller { seller_id } => {
                 if !self.registered {
@@ -111,6 +130,7 @@ impl Aggregate for User {
                 name,
                 role,
                 password_hash,
+                non_transactional_mail,
             } => {
                 self.id = user_id;
                 self.registered = true;
@@ -118,13 +138,21 @@ impl Aggregate for User {
                 self.name = Some(name);
                 self.role = Some(role);
                 self.password_hash = password_hash;
+                self.non_transactional_mail = non_transactional_mail;
             }
-            UserEvent::UserUpdated { name, address } => {
+            UserEvent::UserUpdated {
+                name,
+                address,
+                non_transactional_mail,
+            } => {
                 if name.is_some() {
                     self.name = name;
                 }
                 if address.is_some() {
                     self.address = address;
+                }
+                if non_transactional_mail.is_some() {
+                    self.non_transactional_mail = non_transactional_mail;
                 }
             }
             UserEvent::UserBecameSeller { seller_id } => {
@@ -154,6 +182,7 @@ mod tests {
             name: Text::parse("Ann").unwrap(),
             role: Role::Customer,
             password_hash: "$argon2id$hash".into(),
+            non_transactional_mail: Some(true),
         }
     }
 
@@ -173,6 +202,7 @@ mod tests {
             name: Text::parse("Ann").unwrap(),
             password_hash: "$argon2id$hash".into(),
             role: Role::Customer,
+            non_transactional_mail: true,
         };
         TestFramework::<User>::with(())
             .given_no_previous_events()
@@ -190,10 +220,12 @@ mod tests {
             actor: who,
             name: Some(Text::parse("Ann B").unwrap()),
             address: None,
+            non_transactional_mail: None,
         };
         let expected = UserEvent::UserUpdated {
             name: Some(Text::parse("Ann B").unwrap()),
             address: None,
+            non_transactional_mail: None,
         };
         TestFramework::<User>::with(())
             .given(vec![registered()])
@@ -217,6 +249,7 @@ mod tests {
                 actor: actor(id(), Role::Customer),
                 name: None,
                 address: None,
+                non_transactional_mail: None,
             })
             .then_expect_error(UserError::NothingToUpdate);
     }

@@ -17,8 +17,11 @@ pub enum UserCommand {
         password_hash: String,
         /// The role the account starts with.
         role: Role,
+        /// Whether the user takes mail that is not about an order (the
+        /// welcome, stock alerts); order mail always goes.
+        non_transactional_mail: bool,
     },
-    /// Change the name or the address.
+    /// Change the name, the address or the mail the user takes.
     UpdateProfile {
         /// Who asks.
         actor: Actor,
@@ -26,6 +29,8 @@ pub enum UserCommand {
         name: Option<Text<200>>,
         /// A new address.
         address: Option<Address>,
+        /// Whether the user takes mail that is not about an order.
+        non_transactional_mail: Option<bool>,
     },
     /// The user now runs `seller_id` and gets the seller role.
     BecomeSeller {

@@ -34,6 +34,10 @@ pub enum UserEvent {
         role: Role,
         /// The argon2id PHC string; never published.
         password_hash: String,
+        /// Whether the user takes mail that is not about an order; absent
+        /// (written before the choice existed) is yes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        non_transactional_mail: Option<bool>,
     },
     /// The profile changed; absent fields did not.
     UserUpdated {
@@ -41,6 +45,9 @@ pub enum UserEvent {
         name: Option<Text<200>>,
         /// The new address.
         address: Option<Address>,
+        /// Whether the user now takes mail that is not about an order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        non_transactional_mail: Option<bool>,
     },
     /// The user now runs a seller.
     UserBecameSeller {

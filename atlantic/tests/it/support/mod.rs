@@ -322,6 +322,7 @@ impl TestApp {
             password: "correct horse battery".into(),
             name: atlantic_domain::Text::parse("Admin").expect("a name"),
             role: atlantic_domain::Role::Admin,
+            non_transactional_mail: true,
         };
         let created = accounts::register(&self.shop, registration, &CommandMetadata::system())
             .await
