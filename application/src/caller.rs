@@ -1,6 +1,7 @@
 //! Who calls a use case.
 
 use crate::UseCaseError;
+use atlantic_domain::actor::check_role;
 use atlantic_domain::{Actor, Role};
 use atlantic_platform::metadata::CommandMetadata;
 use atlantic_platform::sessions::Session;
@@ -43,17 +44,6 @@ impl Caller {
 
     /// Refuses a caller whose role is none of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), UseCaseError> {
-        if roles.contains(&self.actor.role) {
-            Ok(())
-        } else {
-            Err(UseCaseError::Forbidden(format!(
-                "this needs the role {}",
-                roles
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )))
-        }
+        check_role(self.actor.role, roles).map_err(UseCaseError::Forbidden)
     }
 }

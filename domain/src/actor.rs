@@ -47,6 +47,22 @@ impl FromStr for Role {
     }
 }
 
+/// Refuses `role` unless it is one of `roles`, saying which are needed.
+pub fn check_role(role: Role, roles: &[Role]) -> Result<(), String> {
+    if roles.contains(&role) {
+        Ok(())
+    } else {
+        Err(format!(
+            "this needs the role {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))
+    }
+}
+
 /// The signed-in user on whose behalf a command runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

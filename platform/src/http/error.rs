@@ -1,7 +1,5 @@
 //! The command API's one error type, rendered as RFC 9457 problem+json.
 
-use crate::bus::CommandError;
-use atlantic_domain::{DomainError, ErrorKind};
 use axum::extract::rejection::PathRejection;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -137,32 +135,6 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         ApiError::NotFound("no such resource".into())
-    }
-}
-
-impl<E: DomainError> From<CommandError<E>> for ApiError {
-    fn from(error: CommandError<E>) -> Self {
-        match error {
-            CommandError::Rejected(refusal) => {
-                let detail = refusal.to_string();
-                match refusal.kind() {
-                    ErrorKind::Invalid => ApiError::Invalid {
-                        errors: refusal
-                            .field()
-                            .map(|field| BTreeMap::from([(field.to_string(), detail.clone())]))
-                            .unwrap_or_default(),
-                        detail,
-                    },
-                    ErrorKind::Forbidden => ApiError::Forbidden(detail),
-                    ErrorKind::NotFound => ApiError::NotFound(detail),
-                    ErrorKind::Conflict => ApiError::Conflict(detail),
-                }
-            }
-            CommandError::Conflict | CommandError::Duplicate => {
-                ApiError::Conflict(error.to_string())
-            }
-            CommandError::Store(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::error::ApiError;
 use super::storable;
-use crate::metadata::CommandMetadata;
 use crate::sessions::{Session, SessionStore};
+use atlantic_domain::actor::check_role;
 use atlantic_domain::text::NUL_REFUSED;
 use atlantic_domain::{Actor, Role};
 use axum::body::Bytes;
@@ -113,25 +113,9 @@ impl AuthUser {
         self.session.actor()
     }
 
-    /// Event metadata for a command this request sends.
-    pub fn metadata(&self) -> CommandMetadata {
-        CommandMetadata::for_request(self.request_id, Some(self.session.user_id))
-    }
-
     /// 403 unless the user has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.session.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "this needs the role {}",
-                roles
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )))
-        }
+        check_role(self.session.role, roles).map_err(ApiError::Forbidden)
     }
 }
 
