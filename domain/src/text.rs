@@ -13,14 +13,14 @@ pub const NUL_REFUSED: &str = "must not contain NUL characters";
 pub struct Text<const MAX: usize>(String);
 
 impl<const MAX: usize> Text<MAX> {
-    /// Trims `value` and checks it is not blank and not longer than `MAX`.
+    /// Checks `value` is at most `MAX` characters as sent and not blank, and trims it.
     pub fn parse(value: &str) -> Result<Self, String> {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             Err("must not be blank".to_string())
         } else if trimmed.contains('\0') {
             Err(NUL_REFUSED.to_string())
-        } else if trimmed.chars().count() > MAX {
+        } else if value.chars().count() > MAX {
             Err(format!("must be at most {MAX} characters"))
         } else {
             Ok(Text(trimmed.to_string()))
@@ -118,7 +118,9 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_bounded() {
-        assert_eq!(Text::<5>::parse("  abc ").unwrap().as_str(), "abc");
+        assert_eq!(Text::<6>::parse("  abc ").unwrap().as_str(), "abc");
+        // The bound counts the characters as sent, as the OpenAPI documents say.
+        assert!(Text::<5>::parse("  abc ").is_err());
         assert!(Text::<5>::parse("   ").is_err());
         assert!(Text::<5>::parse("abcdef").is_err());
         assert_eq!(Text::<5>::parse("a\0b").unwrap_err(), NUL_REFUSED);

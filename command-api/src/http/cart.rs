@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CartQuantity {
     /// Units, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
 }
 
@@ -36,7 +37,7 @@ pub struct CartQuantity {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Checkout {
     /// Where it goes.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::PostalAddress)]
     pub shipping_address: Address,
     /// How it is paid.
     pub payment: Payment,

@@ -56,10 +56,10 @@ pub struct TrackClick {
     /// What happened.
     pub kind: ClickKind,
     /// Where the shopper is (region).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub area: Option<Text<100>>,
     /// The shopper's browsing session.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub session_id: Option<Text<100>>,
 }
 

@@ -25,6 +25,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::{Json, Router};
+use utoipa::ToSchema;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -55,6 +56,48 @@ impl axum::extract::FromRef<AppState> for SessionStore {
     fn from_ref(state: &AppState) -> SessionStore {
         state.shop.sessions.clone()
     }
+}
+
+/// A postal address as the API takes it (the domain's `Address`, for the
+/// OpenAPI document).
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostalAddress {
+    /// Street and number.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
+    pub line1: String,
+    /// City.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
+    pub city: String,
+    /// Region, state or province.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
+    pub region: String,
+    /// Country (ISO 3166 code or name).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
+    pub country: String,
+    /// Postal code.
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
+    pub postal_code: String,
 }
 
 /// The use cases' caller for a signed-in user.

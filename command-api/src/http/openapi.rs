@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document at `/openapi.json`.
 
 use super::{cart, clicks, health, orders, products, reviews, sellers, sessions, users, AppState};
-use atlantic_platform::http::openapi::BearerAuth;
+use atlantic_platform::http::openapi::{BearerAuth, ProblemResponses};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -20,7 +20,7 @@ use utoipa::OpenApi;
         clicks::track,
         health::health, health::ready, health::metrics,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemResponses)
 )]
 struct CommandApiDoc;
 

@@ -42,7 +42,7 @@ pub struct PlaceOrderLine {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Payment {
     /// The gateway token (`tok_decline` and `tok_timeout` in the sandbox).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub token: Text<200>,
 }
 
@@ -54,7 +54,7 @@ pub struct PlaceOrder {
     #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<PlaceOrderLine>,
     /// Where it goes.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::PostalAddress)]
     pub shipping_address: Address,
     /// How it is paid.
     pub payment: Payment,
@@ -65,7 +65,7 @@ pub struct PlaceOrder {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reason {
     /// Why.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub reason: Text<500>,
 }
 
@@ -74,7 +74,7 @@ pub struct Reason {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Delivery {
     /// The carrier's word, e.g. `DELIVERED`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub delivery_status: Text<100>,
 }
 

@@ -33,25 +33,26 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateProduct {
     /// Title.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Text<500>,
     /// Description.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 20000, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub description: Text<20000>,
     /// Category, e.g. `laptops`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub category: Text<200>,
     /// Brand.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub brand: Text<200>,
     /// Unit price, exact to the cent.
-    #[schema(value_type = f64)]
+    #[schema(value_type = f64, minimum = 0, maximum = 1000000, multiple_of = 0.01)]
     pub price: Money,
     /// Any further facts.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub specifications: Map<String, Value>,
     /// Units in stock.
+    #[schema(maximum = 1000000000)]
     pub inventory: u32,
     /// The seller (admins only; a seller lists under their own).
     pub seller_id: Option<Uuid>,
@@ -62,19 +63,19 @@ pub struct CreateProduct {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProduct {
     /// Title.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Option<Text<500>>,
     /// Description.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 20000, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub description: Option<Text<20000>>,
     /// Category.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub category: Option<Text<200>>,
     /// Brand.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub brand: Option<Text<200>>,
     /// Unit price.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 1000000, multiple_of = 0.01)]
     pub price: Option<Money>,
     /// Specifications (replaced whole).
     #[schema(value_type = Option<Object>)]
@@ -86,8 +87,10 @@ pub struct UpdateProduct {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeInventory {
     /// Units to add (positive) or remove (negative).
+    #[schema(minimum = -1000000000, maximum = 1000000000)]
     pub adjust: Option<i64>,
     /// The new count.
+    #[schema(maximum = 1000000000)]
     pub set: Option<u32>,
 }
 

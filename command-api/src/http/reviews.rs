@@ -42,7 +42,7 @@ pub struct RatingBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentBody {
     /// Not blank, at most 2,000 characters.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub text: CommentText,
 }
 

@@ -26,10 +26,10 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSeller {
     /// The seller's name.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Text<200>,
     /// Where to reach the seller.
-    #[schema(value_type = String, format = "email")]
+    #[schema(value_type = String, format = "email", max_length = 254)]
     pub contact_email: Email,
     /// The user who will run it (admins only; others run their own).
     pub user_id: Option<Uuid>,
@@ -40,10 +40,10 @@ pub struct CreateSeller {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateSeller {
     /// New name.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Option<Text<200>>,
     /// New contact address.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
     pub contact_email: Option<Email>,
     /// Mail the seller when a product's stock falls below this many units
     /// (0 to 1,000,000,000; 0: never).

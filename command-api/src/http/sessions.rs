@@ -27,8 +27,10 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignIn {
     /// Login address.
+    #[schema(max_length = 254)]
     pub email: String,
     /// Password.
+    #[schema(max_length = 1024, pattern = "^[^\\u0000]*$")]
     pub password: String,
 }
 
@@ -41,7 +43,7 @@ pub struct SessionCreated {
     /// The user.
     pub user_id: Uuid,
     /// The user's role.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "customer")]
     pub role: Role,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,

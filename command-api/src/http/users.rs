@@ -30,12 +30,13 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterUser {
     /// Login address (unique).
-    #[schema(value_type = String, format = "email")]
+    #[schema(value_type = String, format = "email", max_length = 254)]
     pub email: Email,
-    /// At least 10 characters.
+    /// 10 to 1,024 characters.
+    #[schema(min_length = 10, max_length = 1024, pattern = "^[^\\u0000]*$")]
     pub password: String,
     /// Display name.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Text<200>,
     /// Whether to take mail that is not about an order (the welcome, stock
     /// alerts); yes when absent. Order mail always goes.
@@ -47,10 +48,10 @@ pub struct RegisterUser {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProfile {
     /// New name.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
     pub name: Option<Text<200>>,
     /// New address.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::PostalAddress>)]
     pub address: Option<Address>,
     /// Whether to take mail that is not about an order.
     pub non_transactional_mail: Option<bool>,

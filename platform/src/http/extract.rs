@@ -45,8 +45,9 @@ where
                     StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                     _ => ApiError::BadRequest(rejection.body_text()),
                 })?;
-        let value: Value = serde_json::from_slice(&bytes)
+        let mut value: Value = serde_json::from_slice(&bytes)
             .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+        integers_as_integers(&mut value);
         if let Some(field) = storable::first_nul(&value) {
             return Err(ApiError::invalid_field(&field, NUL_REFUSED));
         }
@@ -59,6 +60,24 @@ where
                 };
                 ApiError::invalid_field(&field, error.into_inner().to_string())
             })
+    }
+}
+
+/// Writes every number without a fraction (`3.0`) as the integer it is: JSON
+/// (and the OpenAPI documents) count it as an integer, and so does the API.
+fn integers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(whole) = number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            {
+                *value = Value::from(whole as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integers_as_integers),
+        _ => {}
     }
 }
 
@@ -149,5 +168,25 @@ where
             token,
             request_id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::integers_as_integers;
+    use serde_json::json;
+
+    #[test]
+    fn a_number_without_a_fraction_is_read_as_an_integer() {
+        let mut body =
+            json!({"quantity": 3.0, "price": 19.99, "lines": [{"n": 2.0}], "big": 1e300});
+        integers_as_integers(&mut body);
+        assert_eq!(body["quantity"].as_u64(), Some(3));
+        assert_eq!(body["lines"][0]["n"].as_u64(), Some(2));
+        assert_eq!(body["price"].as_f64(), Some(19.99));
+        assert!(
+            body["big"].is_f64(),
+            "out of the integers' range it stays as it is"
+        );
     }
 }

@@ -1,6 +1,10 @@
 //! What the OpenAPI documents of both APIs share.
 
+use utoipa::openapi::content::{Content, ContentBuilder};
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::Modify;
 
 /// Declares the `bearer` security scheme (the session token) that the
@@ -14,5 +18,96 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents the problem+json answers every operation can give, so that a
+/// generic client knows each status it may meet: 400, 413, 415 and 422 where
+/// there is a body, 401 and 403 where a session is needed, 404 where the path
+/// names a resource, 422 for a query string, 500 everywhere; and gives every
+/// problem its media type, `application/problem+json`.
+pub struct ProblemResponses;
+
+/// The media type of every error answer.
+const PROBLEM_JSON: &str = "application/problem+json";
+
+fn is_problem(content: &Content) -> bool {
+    matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let in_path = parameters
+                    .iter()
+                    .any(|p| p.parameter_in == ParameterIn::Path);
+                let in_query = parameters
+                    .iter()
+                    .any(|p| p.parameter_in == ParameterIn::Query);
+                let mut statuses = vec![("500", "something went wrong on our side")];
+                if operation.request_body.is_some() {
+                    statuses.extend([
+                        ("400", "the body is not JSON"),
+                        ("413", "the body is over 1 MiB"),
+                        ("415", "the body is not sent as application/json"),
+                        ("422", "a value is missing, unknown or out of bounds"),
+                    ]);
+                }
+                if operation.security.is_some() {
+                    statuses.extend([
+                        ("401", "no valid session"),
+                        ("403", "the session may not do this"),
+                    ]);
+                }
+                if in_path {
+                    statuses.push(("404", "no such resource"));
+                }
+                if in_query {
+                    statuses.push(("422", "a parameter is out of bounds"));
+                }
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        if let Some(content) = response.content.shift_remove("application/json") {
+                            let media = if is_problem(&content) {
+                                PROBLEM_JSON
+                            } else {
+                                "application/json"
+                            };
+                            response.content.insert(media.to_string(), content);
+                        }
+                    }
+                }
+                for (status, description) in statuses {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description));
+                }
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{analytics, cart, health, me, orders, products, reviews, sellers};
 use crate::QueryState;
-use atlantic_platform::http::openapi::BearerAuth;
+use atlantic_platform::http::openapi::{BearerAuth, ProblemResponses};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -11,7 +11,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Atlantic query API", description = "Reads of the shop's read models. Errors are RFC 9457 problem+json."),
     paths(products::search, products::detail, reviews::comments, orders::order, me::me, me::my_orders, sellers::seller, cart::cart, analytics::top_products, analytics::sales, analytics::by_area, analytics::by_category, analytics::by_brand, analytics::inventory, health::health, health::ready, health::metrics),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemResponses)
 )]
 struct QueryApiDoc;
 
