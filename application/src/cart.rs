@@ -79,7 +79,7 @@ pub async fn check_out(shop: &Shop, caller: &Caller, checkout: Checkout) -> Outc
     let user_id = caller.user_id();
     let taken = shop.carts.take(user_id).await?;
     if taken.is_empty() {
-        return Err(UseCaseError::invalid_field("items", "the cart is empty"));
+        return Err(UseCaseError::Conflict("the cart is empty".into()));
     }
     let order = NewOrder {
         order_id: checkout.order_id,

@@ -109,7 +109,7 @@ pub async fn remove_item(
 /// Order what is in the cart, at the catalogue's prices now. The cart is
 /// emptied as its lines are taken; an order that cannot be placed puts them back.
 #[utoipa::path(post, path = "/cart/checkout", tag = "cart", request_body = Checkout, security(("bearer" = [])),
-    responses((status = 201, body = super::Accepted), (status = 401, body = super::Problem), (status = 422, body = super::Problem)))]
+    responses((status = 201, body = super::Accepted), (status = 401, body = super::Problem), (status = 409, description = "the cart is empty", body = super::Problem), (status = 422, body = super::Problem)))]
 pub async fn checkout(
     State(state): State<AppState>,
     user: AuthUser,

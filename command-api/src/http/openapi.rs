@@ -4,7 +4,9 @@ use super::{cart, clicks, health, orders, products, reviews, sellers, sessions, 
 use atlantic_platform::http::openapi::{BearerAuth, ProblemResponses};
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::OpenApi;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,9 +22,38 @@ use utoipa::OpenApi;
         clicks::track,
         health::health, health::ready, health::metrics,
     ),
-    modifiers(&BearerAuth, &ProblemResponses)
+    modifiers(&BearerAuth, &ProblemResponses, &OneStockChange)
 )]
 struct CommandApiDoc;
+
+/// Says in the document that a stock change is exactly one of `adjust` and
+/// `set` (the body type keeps both optional, so that a bad value is named).
+struct OneStockChange;
+
+impl Modify for OneStockChange {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get("ChangeInventory") else {
+            return;
+        };
+        let only = |field: &str| {
+            let mut one = body.clone();
+            one.properties.retain(|name, _| name == field);
+            one.required = vec![field.to_string()];
+            Schema::Object(one)
+        };
+        let either = OneOfBuilder::new()
+            .item(only("adjust"))
+            .item(only("set"))
+            .description(Some("Exactly one of `adjust` and `set`."))
+            .build();
+        components
+            .schemas
+            .insert("ChangeInventory".into(), RefOr::T(Schema::OneOf(either)));
+    }
+}
 
 /// The document, for tests and tools.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -45,9 +45,11 @@ pub async fn me(State(state): State<QueryState>, user: AuthUser) -> Result<Json<
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Paging {
-    /// 1-based page.
+    /// 1-based page (page × perPage at most 10,000).
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u32>,
     /// Items per page (at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 

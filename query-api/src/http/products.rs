@@ -40,9 +40,11 @@ pub struct SearchParams {
     pub in_stock: Option<bool>,
     /// `price:asc`, `price:desc`, `rating:asc`, `rating:desc` or `relevance`.
     pub sort: Option<String>,
-    /// 1-based page.
+    /// 1-based page (page × perPage at most 10,000).
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u32>,
     /// Hits per page (at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 
