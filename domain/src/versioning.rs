@@ -75,6 +75,13 @@ pub fn upcast(event_version: &str, payload: Value) -> Value {
     let Some(event_type) = payload.as_object().and_then(|o| o.keys().next()).cloned() else {
         return payload;
     };
+    // A row of today's version (nearly every row) goes through untouched.
+    if !UPCASTERS
+        .iter()
+        .any(|upcaster| upcaster.can_upcast(&event_type, event_version))
+    {
+        return payload;
+    }
     let mut event = SerializedEvent::new(
         String::new(),
         0,

@@ -24,6 +24,8 @@ pub struct LiveEvent {
     pub order_id: Uuid,
     /// Its sequence within the order.
     pub sequence: i64,
+    /// Its name (`OrderShipped`), the last part of its subject.
+    pub name: String,
     /// The published body (the brief's JSON).
     pub body: String,
 }
@@ -105,11 +107,18 @@ impl LiveOrders {
             ) else {
                 continue;
             };
+            let name = message
+                .subject
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let body = String::from_utf8_lossy(&message.payload).into_owned();
             // No stream open: nobody to tell.
             let _ = self.sender.send(Arc::new(LiveEvent {
                 order_id,
                 sequence,
+                name,
                 body,
             }));
         }

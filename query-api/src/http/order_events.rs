@@ -42,18 +42,6 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn of(sequence: i64, body: String) -> Self {
-        let name = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|b| b["event"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        Outgoing {
-            sequence,
-            name,
-            body,
-        }
-    }
-
     fn is_final(&self) -> bool {
         FINAL.contains(&self.name.as_str())
     }
@@ -99,7 +87,11 @@ async fn history(
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("an order event")))?;
             let body = serde_json::to_string(&published)
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-            Ok(Outgoing::of(sequence, body))
+            Ok(Outgoing {
+                sequence,
+                name: published.event.name().to_string(),
+                body,
+            })
         })
         .collect()
 }
@@ -132,7 +124,12 @@ async fn next_live(mut live: Live) -> Option<(Outgoing, Live)> {
         match live.receiver.recv().await {
             Ok(event) if event.order_id == live.order_id && event.sequence > live.last => {
                 live.last = event.sequence;
-                return Some((Outgoing::of(event.sequence, event.body.clone()), live));
+                let outgoing = Outgoing {
+                    sequence: event.sequence,
+                    name: event.name.clone(),
+                    body: event.body.clone(),
+                };
+                return Some((outgoing, live));
             }
             Ok(_) => continue,
             Err(_) => return None,
