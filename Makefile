@@ -29,10 +29,13 @@ lint: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The SMTP server the notifier's tests start (aiosmtpd, from PyPI).
+# From PyPI: the SMTP server the notifier's tests start (aiosmtpd) and the
+# API fuzzer the OpenAPI test runs (schemathesis).
 test-tools:
 	@python3 -c 'import aiosmtpd' 2>/dev/null \
 		|| python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+	@schemathesis --version 2>/dev/null | grep -q 4.32.5 \
+		|| python3 -m pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 
 # Doc tests run first so the run ends on the main test summary. nextest does
 # not run doc tests; --no-tests=warn keeps a crate without tests from failing.

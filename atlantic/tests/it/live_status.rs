@@ -133,6 +133,12 @@ async fn an_order_is_watched_live_resumed_after_its_last_event_and_private() {
     assert_eq!(last.len(), 1, "{last:?}");
     assert_eq!((last[0].id, last[0].name.as_str()), (6, "OrderDelivered"));
     assert!(ended, "the stream ends after the final event");
+    // Coming back after the final event: nothing more, and the stream ends.
+    let mut after_the_end = open(&query, &customer, &order, Some(6)).await;
+    assert_eq!(after_the_end.status(), StatusCode::OK);
+    let (more, ended) = read(&mut after_the_end, 1).await;
+    assert!(more.is_empty(), "{more:?}");
+    assert!(ended, "an ended order's stream closes after its last event");
 
     // Nobody else's; no made-up order; a bounded number of streams per user.
     let stranger = app.customer().await;

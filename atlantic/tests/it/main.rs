@@ -11,6 +11,7 @@ mod consistency;
 mod hostile_input;
 mod live_status;
 mod notifications;
+mod openapi_conformance;
 mod projector_runtime;
 mod read_side;
 mod relay;

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 /// How many units of a product the cart holds.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"quantity": 2}))]
 pub struct CartQuantity {
     /// Units, 1 to 1000.
     #[schema(minimum = 1, maximum = 1000)]
@@ -35,6 +36,7 @@ pub struct CartQuantity {
 /// What checkout needs besides the cart.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"shippingAddress": {"line1": "12 Harbour Street", "city": "Lisbon", "region": "Lisboa", "country": "PT", "postalCode": "1100-001"}, "payment": {"token": "tok_visa"}}))]
 pub struct Checkout {
     /// Where it goes.
     #[schema(value_type = super::PostalAddress)]

@@ -50,6 +50,7 @@ impl ClickKind {
 /// A click.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"productId": "0190b5a3-7c4e-7d2a-9f1e-2b3c4d5e6f70", "kind": "view", "area": "search-results", "sessionId": "s-20261201-0001"}))]
 pub struct TrackClick {
     /// The product.
     pub product_id: Uuid,

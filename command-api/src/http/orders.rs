@@ -49,6 +49,7 @@ pub struct Payment {
 /// A new order.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"items": [{"productId": "0190b5a3-7c4e-7d2a-9f1e-2b3c4d5e6f70", "quantity": 2}], "shippingAddress": {"line1": "12 Harbour Street", "city": "Lisbon", "region": "Lisboa", "country": "PT", "postalCode": "1100-001"}, "payment": {"token": "tok_visa"}}))]
 pub struct PlaceOrder {
     /// What to order: 1 to 100 lines, each product on one line only.
     #[schema(min_items = 1, max_items = 100)]
@@ -63,6 +64,7 @@ pub struct PlaceOrder {
 /// A reason (cancel, return).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"reason": "ordered the wrong size"}))]
 pub struct Reason {
     /// Why.
     #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
@@ -72,6 +74,7 @@ pub struct Reason {
 /// The carrier's delivery callback.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"deliveryStatus": "DELIVERED"}))]
 pub struct Delivery {
     /// The carrier's word, e.g. `DELIVERED`.
     #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]

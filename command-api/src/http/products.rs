@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 /// A new listing.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Travel kettle 0.8 l", "description": "Folding silicone kettle with a dual-voltage base.", "category": "kitchen", "brand": "Harbour", "price": 39.9, "specifications": {"watts": 600, "colour": "grey"}, "inventory": 25}))]
 pub struct CreateProduct {
     /// Title.
     #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
@@ -61,6 +62,7 @@ pub struct CreateProduct {
 /// A change of details; inventory changes through `/inventory`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"price": 34.5, "description": "Folding silicone kettle, now with a travel pouch."}))]
 pub struct UpdateProduct {
     /// Title.
     #[schema(value_type = Option<String>, min_length = 1, max_length = 500, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
@@ -85,12 +87,13 @@ pub struct UpdateProduct {
 /// Either a signed change of stock or an absolute count.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"adjust": -2}))]
 pub struct ChangeInventory {
     /// Units to add (positive) or remove (negative).
-    #[schema(minimum = -1000000000, maximum = 1000000000)]
+    #[schema(minimum = -1000000000, maximum = 1000000000, nullable = false)]
     pub adjust: Option<i64>,
     /// The new count.
-    #[schema(maximum = 1000000000)]
+    #[schema(maximum = 1000000000, nullable = false)]
     pub set: Option<u32>,
 }
 

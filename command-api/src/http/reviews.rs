@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 /// A rating.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"stars": 4}))]
 pub struct RatingBody {
     /// 1 to 5.
     #[schema(value_type = u8, minimum = 1, maximum = 5)]
@@ -40,6 +41,7 @@ pub struct RatingBody {
 /// A comment's text.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"text": "Boils fast and folds flat."}))]
 pub struct CommentBody {
     /// Not blank, at most 2,000 characters.
     #[schema(value_type = String, min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
 /// A new seller.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Harbour Electronics", "contactEmail": "sales@harbour.example"}))]
 pub struct CreateSeller {
     /// The seller's name.
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]
@@ -38,6 +39,7 @@ pub struct CreateSeller {
 /// A seller change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"contactEmail": "orders@harbour.example", "stockAlertBelow": 5}))]
 pub struct UpdateSeller {
     /// New name.
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ana@example.com", "password": "correct horse battery"}))]
 pub struct SignIn {
     /// Login address.
     #[schema(max_length = 254)]

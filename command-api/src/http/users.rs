@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
 /// A registration.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ana@example.com", "password": "correct horse battery", "name": "Ana Costa", "nonTransactionalMail": true}))]
 pub struct RegisterUser {
     /// Login address (unique).
     #[schema(value_type = String, format = "email", max_length = 254)]
@@ -46,6 +47,7 @@ pub struct RegisterUser {
 /// A profile change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Ana Costa", "address": {"line1": "12 Harbour Street", "city": "Lisbon", "region": "Lisboa", "country": "PT", "postalCode": "1100-001"}}))]
 pub struct UpdateProfile {
     /// New name.
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$")]

@@ -85,9 +85,9 @@ impl Product {
         self.reservations.len()
     }
 
-    /// The stock after `delta`: never below zero (a conflict with the state),
-    /// and never with what is held above [`MAX_INVENTORY`] (out of bounds), so
-    /// every release and restock stays within it too.
+    /// The stock after `delta`: never below zero, and never with what is held
+    /// above [`MAX_INVENTORY`] (both conflicts with the state), so every
+    /// release and restock stays within it too.
     fn adjusted(&self, delta: i64, field: &'static str) -> Result<ProductEvent, ProductError> {
         check_stock_change(delta).map_err(|message| ProductError::invalid(field, message))?;
         let inventory = self.inventory + delta;
@@ -98,13 +98,7 @@ impl Product {
             });
         }
         if inventory + self.held() > MAX_INVENTORY {
-            return Err(ProductError::invalid(
-                field,
-                format!(
-                    "stock for sale and held for orders ({}) must stay at most {MAX_INVENTORY}",
-                    self.held()
-                ),
-            ));
+            return Err(ProductError::StockLimit { held: self.held() });
         }
         Ok(ProductEvent::InventoryAdjusted { delta, inventory })
     }
@@ -216,10 +210,9 @@ impl Product {
                     .map_or(0, |held| i64::from(held.quantity));
                 let inventory = self.inventory + i64::from(quantity);
                 if inventory + self.held() - still_held > MAX_INVENTORY {
-                    return Err(ProductError::invalid(
-                        "quantity",
-                        format!("stock would exceed {MAX_INVENTORY}"),
-                    ));
+                    return Err(ProductError::StockLimit {
+                        held: self.held() - still_held,
+                    });
                 }
                 ProductEvent::StockRestocked {
                     order_id,

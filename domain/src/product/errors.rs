@@ -34,6 +34,17 @@ pub enum ProductError {
         /// Units the command needed.
         requested: i64,
     },
+    /// Stock for sale and held for open orders would pass
+    /// [`crate::bounds::MAX_INVENTORY`]: a conflict with what is held now,
+    /// since the same change is accepted once orders ship or release.
+    #[error(
+        "stock for sale and held for orders ({held} held) must stay at most {}",
+        crate::bounds::MAX_INVENTORY
+    )]
+    StockLimit {
+        /// Units held for open orders.
+        held: i64,
+    },
 }
 
 impl ProductError {
@@ -49,9 +60,9 @@ impl ProductError {
 impl DomainError for ProductError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ProductError::AlreadyExists | ProductError::InsufficientInventory { .. } => {
-                ErrorKind::Conflict
-            }
+            ProductError::AlreadyExists
+            | ProductError::InsufficientInventory { .. }
+            | ProductError::StockLimit { .. } => ErrorKind::Conflict,
             ProductError::NotFound => ErrorKind::NotFound,
             ProductError::Forbidden => ErrorKind::Forbidden,
             ProductError::NothingToUpdate

@@ -1,7 +1,9 @@
 //! What the OpenAPI documents of both APIs share.
 
 use utoipa::openapi::content::{Content, ContentBuilder};
-use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
@@ -18,6 +20,108 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every operation of a path item, in a fixed order.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Names every operation `<tag>_<handler>` (`products_create`,
+/// `sellers_create`): unique in its document, so that links and generated
+/// clients can name each one.
+pub struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                let tag = operation.tags.as_ref().and_then(|tags| tags.first());
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_ref()) {
+                    operation.operation_id = Some(format!("{tag}_{id}"));
+                }
+            }
+        }
+    }
+}
+
+/// A link from one operation's answer to an operation that takes what the
+/// answer names (OpenAPI's `links`): the `id` path parameter of `to` is the
+/// runtime expression `id`, e.g. `$response.body#/id`.
+pub struct Link {
+    /// The operation whose answer is linked from, by its operation id.
+    pub from: &'static str,
+    /// The answer's status.
+    pub status: &'static str,
+    /// The operation the link leads to.
+    pub to: &'static str,
+    /// Where `to`'s `id` parameter comes from.
+    pub id: &'static str,
+}
+
+impl Link {
+    /// The link from `from`'s `status` answer to `to`, whose `id` is `id`.
+    pub const fn new(
+        from: &'static str,
+        status: &'static str,
+        to: &'static str,
+        id: &'static str,
+    ) -> Self {
+        Link {
+            from,
+            status,
+            to,
+            id,
+        }
+    }
+}
+
+/// Adds links between operations so that a generic client can chain them: a
+/// product created to its update, an order placed to its cancel. Runs after
+/// [`OperationIds`], whose names it uses.
+pub struct Links(pub &'static [Link]);
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                let Some(name) = operation.operation_id.clone() else {
+                    continue;
+                };
+                for link in self.0.iter().filter(|link| link.from == name) {
+                    let Some(RefOr::T(response)) =
+                        operation.responses.responses.get_mut(link.status)
+                    else {
+                        continue;
+                    };
+                    // utoipa 5.5 writes `LinkBuilder::operation_id` under the
+                    // key `operation_id`; OpenAPI's `operationId` goes in as
+                    // a field of its own through the extensions map.
+                    let operation_id: Extensions =
+                        [("operationId".to_string(), serde_json::Value::from(link.to))]
+                            .into_iter()
+                            .collect();
+                    response.links.insert(
+                        link.to.to_string(),
+                        RefOr::T(
+                            LinkBuilder::new()
+                                .parameter("id", link.id)
+                                .extensions(Some(operation_id))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -52,14 +156,7 @@ fn problem(description: &str) -> RefOr<Response> {
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations(item) {
                 let parameters = operation.parameters.as_deref().unwrap_or_default();
                 let in_path = parameters
                     .iter()

@@ -43,6 +43,7 @@ pub async fn me(State(state): State<QueryState>, user: AuthUser) -> Result<Json<
 
 /// Paging of a list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Paging {
     /// 1-based page (page × perPage at most 10,000).

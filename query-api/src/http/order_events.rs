@@ -67,18 +67,14 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
     }
 }
 
-/// The order's events after `after`, published as the relay publishes them.
-async fn history(
-    state: &QueryState,
-    order_id: Uuid,
-    after: i64,
-) -> Result<Vec<Outgoing>, ApiError> {
+/// The order's events so far (a handful), published as the relay publishes
+/// them.
+async fn history(state: &QueryState, order_id: Uuid) -> Result<Vec<Outgoing>, ApiError> {
     let rows: Vec<(String, i64, String, Value, DateTime<Utc>)> = sqlx::query_as(
         "SELECT aggregate_id, sequence, event_version, payload, recorded_at FROM events \
-         WHERE aggregate_type = 'Order' AND aggregate_id = $1 AND sequence > $2 ORDER BY sequence",
+         WHERE aggregate_type = 'Order' AND aggregate_id = $1 ORDER BY sequence",
     )
     .bind(order_id.to_string())
-    .bind(after)
     .fetch_all(&state.pool)
     .await?;
     rows.into_iter()
@@ -139,7 +135,7 @@ async fn next_live(mut live: Live) -> Option<(Outgoing, Live)> {
 
 /// Watch an order's events as they happen (its customer or an admin).
 #[utoipa::path(get, path = "/orders/{id}/events", tag = "orders",
-    params(("id" = Uuid, Path), ("Last-Event-ID" = Option<i64>, Header, description = "the last sequence seen")),
+    params(("id" = Uuid, Path), ("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "the last sequence seen")),
     security(("bearer" = [])),
     responses((status = 200, description = "text/event-stream of the order's published events"),
               (status = 404, body = atlantic_platform::http::Problem), (status = 429, body = atlantic_platform::http::Problem)))]
@@ -165,8 +161,14 @@ pub async fn events(
     // Listen first, then read what is stored: an event committed after the
     // read is published after it too, and one in both is sent once.
     let receiver = state.live.subscribe();
-    let past = history(&state, order_id, after).await?;
-    let ended = past.iter().any(Outgoing::is_final);
+    let history = history(&state, order_id).await?;
+    // An order that has ended sends what the client has not seen and
+    // closes, also when the client saw the final event already.
+    let ended = history.iter().any(Outgoing::is_final);
+    let past: Vec<Outgoing> = history
+        .into_iter()
+        .filter(|event| event.sequence > after)
+        .collect();
     let last = past.last().map_or(after, |event| event.sequence);
     let live = Live {
         order_id,

@@ -24,21 +24,28 @@ pub fn router() -> Router<QueryState> {
 
 /// Search parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchParams {
     /// Free text (at most 200 characters); typos are tolerated.
+    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub q: Option<String>,
     /// Exact category (at most 200 characters).
+    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub category: Option<String>,
     /// Exact brand (at most 200 characters).
+    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub brand: Option<String>,
     /// Lowest price (0 to 1,000,000).
+    #[param(minimum = 0, maximum = 1000000)]
     pub min_price: Option<f64>,
     /// Highest price (0 to 1,000,000).
+    #[param(minimum = 0, maximum = 1000000)]
     pub max_price: Option<f64>,
     /// Only products in stock (true) or out of stock (false).
     pub in_stock: Option<bool>,
     /// `price:asc`, `price:desc`, `rating:asc`, `rating:desc` or `relevance`.
+    #[param(pattern = "^(price:asc|price:desc|rating:asc|rating:desc|relevance)$")]
     pub sort: Option<String>,
     /// 1-based page (page × perPage at most 10,000).
     #[param(minimum = 1, maximum = 10000)]
