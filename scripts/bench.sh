@@ -11,6 +11,8 @@
 #      else ../shared/tools/meilisearch; skipped where there is none), and the
 #      Meilisearch replay of the seeded catalogue.
 # Prints Markdown; docs/PERFORMANCE.md records the figures.
+# BENCH_ONLY=commands stops after the first phase; BENCH_RELAY=off runs that
+# phase without the relay (what publication costs the command path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,9 +85,10 @@ start() {
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(psql "$PG/postgres" -Atc 'SHOW server_version')"
 fresh_world
-start command-api relay
+if [ "${BENCH_RELAY:-on}" = off ]; then start command-api; else start command-api relay; fi
 ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase commands "$@"
 stop_components
+[ "${BENCH_ONLY:-}" != commands ] || exit 0
 echo
 fresh_world
 start serve

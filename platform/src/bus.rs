@@ -7,11 +7,11 @@
 //! in-process, so a hot product does not make concurrent requests fight over
 //! the same sequence number; the retry covers other processes.
 
+use crate::event_store::EventRepository;
 use atlantic_domain::DomainError;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, EventStore};
-use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
@@ -53,7 +53,7 @@ pub enum CommandError<E: DomainError> {
 
 /// Loads aggregates of type `A`, runs commands and commits their events.
 pub struct CommandBus<A: Aggregate> {
-    store: PersistedEventStore<PostgresEventRepository, A>,
+    store: PersistedEventStore<EventRepository, A>,
     stripes: Vec<Mutex<()>>,
 }
 
@@ -66,7 +66,7 @@ where
     /// A bus over the event store in `pool`. With `snapshot_every`, a snapshot is
     /// written every that many events (for aggregates with long histories).
     pub fn new(pool: PgPool, snapshot_every: Option<usize>) -> Self {
-        let repo = PostgresEventRepository::new(pool);
+        let repo = EventRepository::new(pool);
         let store = match snapshot_every {
             Some(size) => PersistedEventStore::new_snapshot_store(repo, size),
             None => PersistedEventStore::new_event_store(repo),

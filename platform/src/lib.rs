@@ -7,6 +7,7 @@ pub mod bus;
 pub mod carts;
 pub mod db;
 pub mod dead_letters;
+pub mod event_store;
 pub mod headers;
 pub mod http;
 pub mod lease;

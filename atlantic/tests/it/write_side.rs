@@ -3,6 +3,9 @@
 use crate::support;
 
 use atlantic::system::Components;
+use atlantic_domain::product::Product;
+use atlantic_platform::event_store::EventRepository;
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -824,4 +827,63 @@ async fn a_dropped_connection_and_a_late_retry_never_place_a_second_order() {
     })
     .await;
     restarted.stop().await;
+}
+
+/// A command's events as the command bus hands them to the repository.
+fn serialized(
+    aggregate_id: &str,
+    sequences: std::ops::RangeInclusive<usize>,
+) -> Vec<SerializedEvent> {
+    sequences
+        .map(|sequence| SerializedEvent {
+            aggregate_id: aggregate_id.to_string(),
+            sequence,
+            aggregate_type: "Product".to_string(),
+            event_type: format!("Event{sequence}"),
+            event_version: "1.0".to_string(),
+            payload: json!({"n": sequence}),
+            metadata: json!({}),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_commit_is_one_statement_all_or_nothing_in_sequence_order() {
+    let env = TestEnv::new().await;
+    let repository = EventRepository::new(env.pool.clone());
+    let id = Uuid::now_v7().to_string();
+    repository
+        .persist::<Product>(&serialized(&id, 1..=3), None)
+        .await
+        .expect("the first commit");
+    // A writer that read the same version: its sequence 3 is taken, so
+    // neither of its events is written.
+    let conflict = repository
+        .persist::<Product>(&serialized(&id, 3..=4), None)
+        .await;
+    assert!(
+        matches!(conflict, Err(PersistenceError::OptimisticLockError)),
+        "{conflict:?}"
+    );
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT sequence, event_type, global_position FROM events \
+         WHERE aggregate_type = 'Product' AND aggregate_id = $1 ORDER BY global_position",
+    )
+    .bind(&id)
+    .fetch_all(&env.pool)
+    .await
+    .expect("the rows");
+    let sequences: Vec<i64> = rows.iter().map(|row| row.0).collect();
+    assert_eq!(
+        sequences,
+        [1, 2, 3],
+        "in sequence order, and nothing of the conflict"
+    );
+    assert_eq!(rows[2].1, "Event3");
+    let loaded = repository
+        .get_events::<Product>(&id)
+        .await
+        .expect("load the events");
+    assert_eq!(loaded.len(), 3);
+    assert_eq!(loaded[1].payload, json!({"n": 2}));
 }

@@ -1,0 +1,134 @@
+//! The event store's repository: postgres-es's, except for the commit of a
+//! command's events when no snapshot is due (nearly every command), which is
+//! one statement instead of three round trips.
+//!
+//! postgres-es appends events as `BEGIN`, one `INSERT` per event and `COMMIT`.
+//! Here they go in as one `INSERT … SELECT FROM UNNEST(…)`: a single
+//! statement is atomic on its own, so the events of a command still commit
+//! all or none; the primary key (aggregate, sequence) still refuses a
+//! concurrent writer's sequence and the unique indexes a duplicate, both as
+//! an optimistic-lock error, as postgres-es reports them; and the rows take
+//! their global positions in sequence order (`ORDER BY`), as the relay needs.
+//! Loads, snapshots and streams are postgres-es's own.
+
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::Aggregate;
+use postgres_es::PostgresEventRepository;
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// Appends a command's events in one statement.
+const APPEND: &str = "INSERT INTO events \
+     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata \
+     FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) \
+         AS e(sequence, event_type, event_version, payload, metadata) \
+     ORDER BY e.sequence";
+
+/// The SQLSTATE of a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// The repository the command buses use (see the module's documentation).
+pub struct EventRepository {
+    pool: PgPool,
+    postgres_es: PostgresEventRepository,
+}
+
+impl EventRepository {
+    /// The repository over the `events` and `snapshots` tables in `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        EventRepository {
+            postgres_es: PostgresEventRepository::new(pool.clone()),
+            pool,
+        }
+    }
+
+    async fn append<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+    ) -> Result<(), PersistenceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        let versions: Vec<&str> = events.iter().map(|e| e.event_version.as_str()).collect();
+        let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
+        let metadata: Vec<&Value> = events.iter().map(|e| &e.metadata).collect();
+        sqlx::query(APPEND)
+            .bind(A::TYPE)
+            .bind(first.aggregate_id.as_str())
+            .bind(sequences)
+            .bind(types)
+            .bind(versions)
+            .bind(payloads)
+            .bind(metadata)
+            .execute(&self.pool)
+            .await
+            .map_err(persistence_error)?;
+        Ok(())
+    }
+}
+
+fn persistence_error(error: sqlx::Error) -> PersistenceError {
+    match &error {
+        sqlx::Error::Database(database) if database.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+            PersistenceError::OptimisticLockError
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            PersistenceError::ConnectionError(Box::new(error))
+        }
+        _ => PersistenceError::UnknownError(Box::new(error)),
+    }
+}
+
+impl PersistedEventRepository for EventRepository {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.postgres_es.get_events::<A>(aggregate_id).await
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.postgres_es
+            .get_last_events::<A>(aggregate_id, last_sequence)
+            .await
+    }
+
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        self.postgres_es.get_snapshot::<A>(aggregate_id).await
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        match snapshot_update {
+            None => self.append::<A>(events).await,
+            // The events and the snapshot in one transaction, as postgres-es writes them.
+            Some(snapshot) => self.postgres_es.persist::<A>(events, Some(snapshot)).await,
+        }
+    }
+
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
+        self.postgres_es.stream_events::<A>(aggregate_id).await
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        self.postgres_es.stream_all_events::<A>().await
+    }
+}
