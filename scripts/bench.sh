@@ -11,8 +11,10 @@
 #      else ../shared/tools/meilisearch; skipped where there is none), and the
 #      Meilisearch replay of the seeded catalogue.
 # Prints Markdown; docs/PERFORMANCE.md records the figures.
-# BENCH_ONLY=commands stops after the first phase; BENCH_RELAY=off runs that
-# phase without the relay (what publication costs the command path).
+# BENCH_ONLY=commands or BENCH_ONLY=saga runs that phase alone; BENCH_RELAY=off
+# runs the commands phase without the relay (what publication costs the
+# command path); BENCH_SAGA_COMPONENTS (default `serve`) names the components
+# the saga phase starts, e.g. "command-api relay saga notify".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,22 +86,26 @@ start() {
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(psql "$PG/postgres" -Atc 'SHOW server_version')"
+if [ "${BENCH_ONLY:-commands}" = commands ]; then
+  fresh_world
+  if [ "${BENCH_RELAY:-on}" = off ]; then start command-api; else start command-api relay; fi
+  ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase commands "$@"
+  stop_components
+  [ "${BENCH_ONLY:-}" != commands ] || exit 0
+  echo
+fi
 fresh_world
-if [ "${BENCH_RELAY:-on}" = off ]; then start command-api; else start command-api relay; fi
-./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase commands "$@"
-stop_components
-[ "${BENCH_ONLY:-}" != commands ] || exit 0
-echo
-fresh_world
-start serve
+# shellcheck disable=SC2086 # a list of component names
+start ${BENCH_SAGA_COMPONENTS:-serve}
 ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"
 echo
-echo "Replay of the saga phase's orders, while \`atlantic serve\` runs:"
+echo "Replay of the saga phase's orders, while the saga phase's components run:"
 echo '```'
 ./target/release/atlantic replay order-views 2>/dev/null | grep -v '^\s*$'
 ./target/release/atlantic replay analytics 2>/dev/null | grep -v '^\s*$'
 echo '```'
 stop_components
+[ "${BENCH_ONLY:-}" != saga ] || exit 0
 echo
 
 # The read phase on the seeded catalogue, search on the adapter named $1.

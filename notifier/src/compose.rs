@@ -65,6 +65,10 @@ impl Mail {
     }
 }
 
+/// How many products' sellers a notifier keeps in memory before it starts
+/// over.
+const MAX_KNOWN_SELLERS: usize = 100_000;
+
 /// An amount as the mails show it.
 fn shown(money: Money) -> String {
     format!("{money} {SHOP_CURRENCY}")
@@ -208,8 +212,7 @@ impl Notifier {
         after: i64,
         change: i64,
     ) -> anyhow::Result<Option<(&'static str, Customer, String, Value)>> {
-        let product = self.products.load(&product_id.to_string()).await?;
-        let Some(seller_id) = product.seller_id() else {
+        let Some(seller_id) = self.seller_of(product_id).await? else {
             return Ok(None);
         };
         let seller = self.sellers.load(&seller_id.to_string()).await?;
@@ -218,6 +221,7 @@ impl Notifier {
         if below == 0 || after >= below || before < below {
             return Ok(None);
         }
+        let product = self.products.load(&product_id.to_string()).await?;
         let (Some(owner), Some(contact)) = (seller.owner_id(), seller.contact_email()) else {
             return Ok(None);
         };
@@ -235,6 +239,33 @@ impl Notifier {
             json!({"product_id": product_id, "product": product_name, "inventory": after,
                    "below": below}),
         )))
+    }
+
+    /// The seller of `product_id`: a product's seller never changes, so it is
+    /// loaded once per process (a product's history is long, its seller's
+    /// short) and every later stock change only loads the seller.
+    async fn seller_of(&self, product_id: Uuid) -> anyhow::Result<Option<Uuid>> {
+        if let Some(seller) = self.known_sellers().get(&product_id) {
+            return Ok(Some(*seller));
+        }
+        let product = self.products.load(&product_id.to_string()).await?;
+        let seller = product.seller_id();
+        if let Some(seller) = seller {
+            let mut known = self.known_sellers();
+            if known.len() >= MAX_KNOWN_SELLERS {
+                known.clear();
+            }
+            known.insert(product_id, seller);
+        }
+        Ok(seller)
+    }
+
+    /// The products' sellers known so far. A panic elsewhere cannot leave the
+    /// map half-written, so a poisoned lock is taken as it is.
+    fn known_sellers(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Uuid>> {
+        self.sellers_of_products
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A user's address and name, from their registration.

@@ -18,7 +18,9 @@ use atlantic_domain::user::User;
 use atlantic_platform::bus::CommandBus;
 use atlantic_projections::{Envelope, Projection};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use templates::Templates;
+use uuid::Uuid;
 
 /// The projection's name (its checkpoint, lease and dead letters).
 pub const NAME: &str = "notifications";
@@ -33,6 +35,8 @@ pub struct Notifier {
     sellers: CommandBus<Seller>,
     users: CommandBus<User>,
     templates: Templates,
+    /// Each product's seller, as loaded once (see `compose::seller_of`).
+    sellers_of_products: std::sync::Mutex<HashMap<Uuid, Uuid>>,
 }
 
 impl Notifier {
@@ -45,6 +49,7 @@ impl Notifier {
             sellers: CommandBus::new(pool.clone(), None),
             users: CommandBus::new(pool.clone(), None),
             templates: Templates::new()?,
+            sellers_of_products: std::sync::Mutex::new(HashMap::new()),
             pool,
             settings,
         })
