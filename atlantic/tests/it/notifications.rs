@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use support::process::Server;
-use support::scenario::{address, id_of, Api, Shopper};
+use support::scenario::Shopper;
 use support::smtp::{Received, SmtpServer};
 use support::{eventually, TestEnv};
 use uuid::Uuid;
@@ -27,23 +27,6 @@ async fn email_of(env: &TestEnv, user: Uuid) -> String {
     .fetch_one(&env.pool)
     .await
     .expect("the user's address")
-}
-
-/// Places an order of `lines` paid with `token`; its id.
-async fn place(api: &Api, customer: &Shopper, lines: &[(Uuid, u32)], token: &str) -> Uuid {
-    let items: Vec<_> = lines
-        .iter()
-        .map(|(product, quantity)| json!({"productId": product, "quantity": quantity}))
-        .collect();
-    let placed = api
-        .post(
-            "/orders",
-            Some(&customer.token),
-            json!({"items": items, "shippingAddress": address(), "payment": {"token": token}}),
-        )
-        .await;
-    assert_eq!(placed.status(), StatusCode::CREATED);
-    id_of(placed).await
 }
 
 /// The mails of `kind` (the part of the Message-ID before `@`).
@@ -81,7 +64,7 @@ async fn each_order_event_and_a_new_account_get_the_right_mail() {
 
     let delivered = support::receive(&app, &env.pool, &admin, &customer, &[laptop]).await;
     // Two units of a product with one: paid, then short, then cancelled and refunded.
-    let cancelled = place(&app, &customer, &[(scarce, 2)], "tok_visa").await;
+    let cancelled = app.place_order(&customer, &[(scarce, 2)], "tok_visa").await;
 
     let mails = eventually(Duration::from_secs(60), "every mail", || async {
         let mails: Vec<Received> = smtp
@@ -165,7 +148,7 @@ async fn kill_9_of_the_notifier_during_200_orders_loses_no_mail_and_repeats_none
     let lines = [(product, 1)];
     let burst = futures::future::join_all((0..ORDERS).map(|i| {
         let customer = &customers[i % customers.len()];
-        place(&app, customer, &lines, "tok_visa")
+        app.place_order(customer, &lines, "tok_visa")
     }));
     let killing = async {
         for kill in 0..KILLS {
@@ -279,8 +262,7 @@ async fn a_seller_hears_when_stock_falls_below_their_threshold_unless_they_opted
     let quiet = app.product(&muted, 1.0, 5).await;
     // 5 ⇒ 4 ⇒ 2 ⇒ 1 in some order: stock falls below 3 once, so one alert.
     for quantity in [1, 2, 1] {
-        place(
-            &app,
+        app.place_order(
             &customer,
             &[(watched, quantity), (quiet, quantity)],
             "tok_visa",

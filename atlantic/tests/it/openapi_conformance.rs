@@ -12,7 +12,7 @@ use atlantic_platform::sessions::RateLimits;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use support::scenario::{address, id_of, Api, Shopper};
+use support::scenario::{id_of, Api, Shopper};
 use support::{TestApp, TestEnv};
 use uuid::Uuid;
 
@@ -77,19 +77,6 @@ impl Fixtures {
     }
 }
 
-/// Places an order for one unit of `product` as `customer`; returns its id.
-async fn place_order(app: &TestApp, customer: &Shopper, product: Uuid) -> Uuid {
-    let placed = app
-        .post(
-            "/orders",
-            Some(&customer.token),
-            json!({"items": [{"productId": product, "quantity": 1}], "shippingAddress": address(), "payment": {"token": "tok_visa"}}),
-        )
-        .await;
-    assert_eq!(placed.status(), StatusCode::CREATED);
-    id_of(placed).await
-}
-
 /// Comments on `product` as `who`; returns the comment's id.
 async fn comment(app: &TestApp, who: &Shopper, product: Uuid) -> Uuid {
     let posted = app
@@ -101,21 +88,6 @@ async fn comment(app: &TestApp, who: &Shopper, product: Uuid) -> Uuid {
         .await;
     assert_eq!(posted.status(), StatusCode::CREATED);
     id_of(posted).await
-}
-
-/// A customer who became a seller, and the seller's id.
-async fn seller(app: &TestApp) -> (Shopper, Uuid) {
-    let shopper = app.customer().await;
-    let created = app
-        .post(
-            "/sellers",
-            Some(&shopper.token),
-            json!({"name": "Harbour", "contactEmail": "shop@harbour.example"}),
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let id = id_of(created).await;
-    (shopper, id)
 }
 
 /// `api`'s OpenAPI document.
@@ -214,16 +186,16 @@ async fn schemathesis_finds_nothing_wrong_in_either_document_for_customer_seller
     };
     let app = env.spawn_with(config, Components::all()).await;
     let query = app.query.clone().expect("the query API");
-    let (seller, shop) = seller(&app).await;
+    let (seller, shop) = app.seller_with_id().await;
     let customer = app.customer().await;
 
     let admin = app.admin().await;
     let mut runs = Vec::new();
     for who in [&customer, &seller, &admin] {
         let product = app.product(&seller, 25.0, 1_000).await;
-        let order = place_order(&app, who, product).await;
+        let order = app.place_order(who, &[(product, 1)], "tok_visa").await;
         // The newest order (first in `GET /me/orders`) has ended.
-        let finished_order = place_order(&app, who, product).await;
+        let finished_order = app.place_order(who, &[(product, 1)], "tok_visa").await;
         let cancelled = app
             .post(
                 &format!("/orders/{finished_order}/cancel"),

@@ -80,6 +80,11 @@ impl Api {
 
     /// A customer who became a seller.
     pub async fn seller(&self) -> Shopper {
+        self.seller_with_id().await.0
+    }
+
+    /// A customer who became a seller, and the seller's id.
+    pub async fn seller_with_id(&self) -> (Shopper, Uuid) {
         let shopper = self.customer().await;
         let response = self
             .post(
@@ -89,7 +94,30 @@ impl Api {
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
-        shopper
+        let id = id_of(response).await;
+        (shopper, id)
+    }
+
+    /// Places an order of `lines` paid with `token`; its id.
+    pub async fn place_order(
+        &self,
+        customer: &Shopper,
+        lines: &[(Uuid, u32)],
+        token: &str,
+    ) -> Uuid {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(product, quantity)| json!({"productId": product, "quantity": quantity}))
+            .collect();
+        let placed = self
+            .post(
+                "/orders",
+                Some(&customer.token),
+                json!({"items": items, "shippingAddress": address(), "payment": {"token": token}}),
+            )
+            .await;
+        assert_eq!(placed.status(), StatusCode::CREATED);
+        id_of(placed).await
     }
 
     /// Lists a product; returns its id.
