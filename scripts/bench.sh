@@ -7,11 +7,17 @@
 #   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
 #      update lag into each read model, and `atlantic replay` throughput
 #      (order views and analytics on the saga phase's orders too);
-#   4. the same read phase with search on a Meilisearch of its own (MEILI_BIN,
+#   4. scale: the read phase again with 1,000,000 events in the store and
+#      50,000 products (copies of the seeded catalogue, and 9,500 adjustments
+#      on each of the 100 products the commands run on), the commands
+#      measured there as in phase 1, and `atlantic replay` at that size;
+#   5. the same read phase with search on a Meilisearch of its own (MEILI_BIN,
 #      else ../shared/tools/meilisearch; skipped where there is none), and the
 #      Meilisearch replay of the seeded catalogue.
-# Prints Markdown; docs/PERFORMANCE.md records the figures.
-# BENCH_ONLY=commands or BENCH_ONLY=saga runs that phase alone; BENCH_RELAY=off
+# The read phases report the resident memory of `atlantic serve` at rest and
+# its peak under their load. Prints Markdown; docs/PERFORMANCE.md records the
+# figures.
+# BENCH_ONLY=commands|saga|read|scale|meilisearch runs that phase alone; BENCH_RELAY=off
 # runs the commands phase without the relay (what publication costs the
 # command path); BENCH_SAGA_COMPONENTS (default `serve`) names the components
 # the saga phase starts, e.g. "command-api relay saga notify".
@@ -72,6 +78,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Whether the phase named $1 runs.
+wants() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+# The resident memory of process $1, in MiB.
+rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# Writes the peak resident memory of process $1 to file $2 every 200 ms.
+sample_peak_rss() {
+  local peak=0 now
+  while now=$(rss_mib "$1" 2>/dev/null) && [ -n "$now" ]; do
+    [ "$now" -le "$peak" ] || { peak=$now; echo "$peak" >"$2"; }
+    sleep 0.2
+  done
+}
+
 start() {
   for component in "$@"; do
     ./target/release/atlantic "$component" &
@@ -86,27 +105,27 @@ start() {
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(psql "$PG/postgres" -Atc 'SHOW server_version')"
-if [ "${BENCH_ONLY:-commands}" = commands ]; then
+if wants commands; then
   fresh_world
   if [ "${BENCH_RELAY:-on}" = off ]; then start command-api; else start command-api relay; fi
   ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase commands "$@"
   stop_components
-  [ "${BENCH_ONLY:-}" != commands ] || exit 0
   echo
 fi
-fresh_world
-# shellcheck disable=SC2086 # a list of component names
-start ${BENCH_SAGA_COMPONENTS:-serve}
-./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"
-echo
-echo "Replay of the saga phase's orders, while the saga phase's components run:"
-echo '```'
-./target/release/atlantic replay order-views 2>/dev/null | grep -v '^\s*$'
-./target/release/atlantic replay analytics 2>/dev/null | grep -v '^\s*$'
-echo '```'
-stop_components
-[ "${BENCH_ONLY:-}" != saga ] || exit 0
-echo
+if wants saga; then
+  fresh_world
+  # shellcheck disable=SC2086 # a list of component names
+  start ${BENCH_SAGA_COMPONENTS:-serve}
+  ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --phase saga "$@"
+  echo
+  echo "Replay of the saga phase's orders, while the saga phase's components run:"
+  echo '```'
+  ./target/release/atlantic replay order-views 2>/dev/null | grep -v '^\s*$'
+  ./target/release/atlantic replay analytics 2>/dev/null | grep -v '^\s*$'
+  echo '```'
+  stop_components
+  echo
+fi
 
 # The read phase on the seeded catalogue, search on the adapter named $1.
 read_phase() {
@@ -133,18 +152,46 @@ read_phase() {
   token=$(curl -sf "http://127.0.0.1:$PORT/sessions" -H 'content-type: application/json' \
     -d '{"email": "bench-admin@example.com", "password": "bench admin password"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   echo
+  local serve=${pids[0]} peak_file
+  peak_file=$(mktemp)
+  echo "0" >"$peak_file"
+  echo "atlantic serve: $(rss_mib "$serve") MiB resident at rest"
+  sample_peak_rss "$serve" "$peak_file" &
+  local sampler=$!
   ./target/release/atlantic-bench --api "http://127.0.0.1:$PORT" --query-api "http://127.0.0.1:$QUERY_PORT" \
     --admin-token "$token" --phase read --search-adapter "$adapter" "$@"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  echo
+  echo "atlantic serve: $(rss_mib "$serve") MiB resident after the load, $(cat "$peak_file") MiB at its peak during it"
+  rm -f "$peak_file"
   echo
 }
 
-read_phase Postgres "$@"
-echo '```'
-./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
-echo '```'
-stop_components
-echo
+# `atlantic replay all` with the read phase's components still running.
+replay_all() {
+  echo '```'
+  ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
+  echo '```'
+}
 
+if wants read; then
+  read_phase Postgres "$@"
+  replay_all
+  stop_components
+  echo
+fi
+
+if wants scale; then
+  echo "## Scale: 1,000,000 events, 50,000 products"
+  echo
+  read_phase Postgres --with-commands --products 100 --history 9500 --catalogue-size 50000 "$@"
+  replay_all
+  stop_components
+  echo
+fi
+
+wants meilisearch || exit 0
 meili=${MEILI_BIN:-../shared/tools/meilisearch}
 if [ ! -x "$meili" ]; then
   echo "Meilisearch: skipped, no binary (MEILI_BIN, ../shared/tools/meilisearch)"

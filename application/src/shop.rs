@@ -64,7 +64,7 @@ pub(crate) async fn run<A>(
     caller: &Caller,
 ) -> Outcome
 where
-    A: cqrs_es::Aggregate<Services = ()>,
+    A: cqrs_es::Aggregate<Services = ()> + Clone,
     A::Command: Clone,
     A::Error: DomainError,
 {

@@ -3,6 +3,7 @@
 use crate::setup::Shop;
 use anyhow::ensure;
 use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 use rand::Rng;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -120,4 +121,56 @@ pub fn percentile(latencies: &[Duration], q: f64) -> Duration {
         return Duration::ZERO;
     }
     latencies[((latencies.len() - 1) as f64 * q) as usize]
+}
+
+/// What an open-loop load achieved.
+pub struct Steady {
+    /// Commands answered with success per second.
+    pub per_second: f64,
+    /// Commands that failed or were refused.
+    pub failed: usize,
+}
+
+/// Open-loop load: `per_second` inventory adjustments on random products,
+/// each sent on its tick whether or not the earlier ones were answered,
+/// until `until` completes.
+pub async fn steady_adjustments(
+    shop: &Shop,
+    per_second: u32,
+    until: impl std::future::Future<Output = ()>,
+) -> Steady {
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(per_second)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut in_flight = FuturesUnordered::new();
+    let (mut answered, mut failed) = (0usize, 0usize);
+    let mut count = |result: Result<reqwest::Response, reqwest::Error>| match result {
+        Ok(response) if response.status().is_success() => answered += 1,
+        _ => failed += 1,
+    };
+    let started = Instant::now();
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            () = &mut until => break,
+            _ = ticks.tick() => {
+                let product = rand::thread_rng().gen_range(0..shop.products.len());
+                in_flight.push(
+                    shop.http
+                        .post(format!("{}/products/{}/inventory", shop.api, shop.products[product]))
+                        .bearer_auth(&shop.seller_token)
+                        .json(&json!({"adjust": 1}))
+                        .send(),
+                );
+            }
+            Some(result) = in_flight.next() => count(result),
+        }
+    }
+    let elapsed = started.elapsed();
+    while let Some(result) = in_flight.next().await {
+        count(result);
+    }
+    Steady {
+        per_second: answered as f64 / elapsed.as_secs_f64(),
+        failed,
+    }
 }

@@ -2,6 +2,7 @@
 //! command API at several client counts, and pgbench's TPS for a one-row insert
 //! transaction on the same database as the ceiling. Prints Markdown.
 
+mod history;
 mod load;
 mod pgbench;
 mod read;
@@ -9,7 +10,7 @@ mod saga;
 mod setup;
 
 use clap::Parser;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Benchmark a running Atlantic command API.
 #[derive(Parser)]
@@ -54,6 +55,24 @@ struct Args {
     /// Clients of the saturated saga run.
     #[arg(long, default_value_t = 32)]
     saturation_clients: usize,
+    /// Products the benchmark's seller lists for the command load.
+    #[arg(long, default_value_t = 200)]
+    products: usize,
+    /// Read phase: first measure the commands too, as the commands phase does.
+    #[arg(long)]
+    with_commands: bool,
+    /// Read phase: inventory adjustments appended to each of the benchmark's
+    /// products before measuring (a long history per aggregate).
+    #[arg(long, default_value_t = 0)]
+    history: usize,
+    /// Read phase: copies of the seeded catalogue added until the store holds
+    /// this many products (0: the catalogue as seeded).
+    #[arg(long, default_value_t = 0)]
+    catalogue_size: usize,
+    /// Read phase: inventory adjustments per second sent while the update
+    /// lag is measured a second time (0: no second measurement).
+    #[arg(long, default_value_t = 1000)]
+    lag_load: u32,
     /// What to measure: `commands` (needs the command API and the relay),
     /// `saga` (needs the saga running too).
     #[arg(long, value_enum)]
@@ -78,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     if args.phase == Phase::Read {
         return reads(&args, duration).await;
     }
-    let shop = setup::Shop::create(&args.api, 200).await?;
+    let shop = setup::Shop::create(&args.api, args.products).await?;
     match args.phase {
         Phase::Commands => commands(&args, &shop, duration).await,
         Phase::Saga => sagas(&args, &shop, duration).await,
@@ -143,9 +162,54 @@ async fn sagas(args: &Args, shop: &setup::Shop, duration: Duration) -> anyhow::R
     Ok(())
 }
 
+/// Grows the store as `--catalogue-size` and `--history` ask, and reports
+/// how long the relay and the projectors took to apply the new events.
+async fn grow(args: &Args, shop: &setup::Shop) -> anyhow::Result<()> {
+    let limit = Duration::from_secs(3600);
+    if args.catalogue_size > 0 {
+        let started = Instant::now();
+        let added = history::copy_catalogue(&args.database_url, args.catalogue_size)?;
+        let products = history::product_count(&args.database_url)?;
+        history::wait_products_applied(&args.database_url, products, limit).await?;
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "catalogue: {added} copies of seeded products written to the store; search, cache and analytics \
+             held all {products} products {took:.1} s later ({:.0} products/s)",
+            added as f64 / took
+        );
+    }
+    if args.history > 0 {
+        let started = Instant::now();
+        history::append_adjustments(&args.database_url, &shop.products, args.history)?;
+        let written = started.elapsed().as_secs_f64();
+        history::wait_applied(&args.database_url, &shop.products, args.history + 1, limit).await?;
+        let took = started.elapsed().as_secs_f64();
+        let events = args.history * shop.products.len();
+        println!(
+            "history: {events} inventory adjustments ({} per product) written to the store in {written:.1} s; \
+             relay and projectors applied them {took:.1} s after the start ({:.0} events/s)",
+            args.history,
+            events as f64 / took
+        );
+    }
+    println!(
+        "store: {} events, {} products",
+        history::event_count(&args.database_url)?,
+        history::product_count(&args.database_url)?
+    );
+    println!();
+    Ok(())
+}
+
 async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let shop = setup::Shop::create(&args.api, args.products).await?;
+    grow(args, &shop).await?;
+    if args.with_commands {
+        commands(args, &shop, duration).await?;
+        println!();
+    }
     println!("| read | clients | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
     let products = read::some_products(&http, &args.query_api).await?;
@@ -177,7 +241,7 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
             ms(m.p99)
         );
     }
-    let lags = read::update_lag(
+    let idle = read::update_lag(
         &http,
         &args.api,
         &args.query_api,
@@ -188,19 +252,54 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
     )
     .await?;
     println!();
-    println!("| product update ➜ visible in | p50 ms | p99 ms |");
-    println!("|---|---:|---:|");
-    let search = format!("search ({} adapter)", args.search_adapter);
+    println!("| product update ➜ visible in | load | p50 ms | p99 ms |");
+    println!("|---|---|---:|---:|");
+    print_lags(&args.search_adapter, "none", &idle);
+    if args.lag_load > 0 {
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let measured = async {
+            let lags = read::update_lag(
+                &http,
+                &args.api,
+                &args.query_api,
+                (&args.clickhouse_url, &args.clickhouse_database),
+                &args.admin_token,
+                &products,
+                100,
+            )
+            .await;
+            drop(done);
+            lags
+        };
+        let load = load::steady_adjustments(&shop, args.lag_load, async {
+            let _ = finished.await;
+        });
+        let (lags, steady) = tokio::join!(measured, load);
+        print_lags(
+            &args.search_adapter,
+            &format!(
+                "{} adjustments/s asked, {:.0}/s answered, {} failed",
+                args.lag_load, steady.per_second, steady.failed
+            ),
+            &lags?,
+        );
+    }
+    Ok(())
+}
+
+/// One row per read model of the update-lag table.
+fn print_lags(search_adapter: &str, load: &str, lags: &read::Lags) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let search = format!("search ({search_adapter} adapter)");
     for (name, lag) in [
         (search.as_str(), &lags.search),
         ("cache", &lags.cache),
         ("analytics", &lags.analytics),
     ] {
         println!(
-            "| {name} | {:.1} | {:.1} |",
+            "| {name} | {load} | {:.1} | {:.1} |",
             ms(load::percentile(lag, 0.5)),
             ms(load::percentile(lag, 0.99))
         );
     }
-    Ok(())
 }

@@ -6,12 +6,20 @@
 //! through cqrs-es's `EventStore`. Commands to one aggregate are also queued
 //! in-process, so a hot product does not make concurrent requests fight over
 //! the same sequence number; the retry covers other processes.
+//!
+//! The bus keeps the aggregates it last saw (`aggregate_cache`): a command on
+//! a cached aggregate is one statement, its commit. The commit's sequence
+//! check makes that safe with other processes writing the same aggregates.
 
+use crate::aggregate_cache::AggregateCache;
 use crate::event_store::EventRepository;
 use atlantic_domain::DomainError;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, EventUpcaster, PersistedEventRepository, PersistedEventStore,
+    SerializedEvent,
+};
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use sqlx::PgPool;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
@@ -54,19 +62,24 @@ pub enum CommandError<E: DomainError> {
 /// Loads aggregates of type `A`, runs commands and commits their events.
 pub struct CommandBus<A: Aggregate> {
     store: PersistedEventStore<EventRepository, A>,
+    /// The same tables, for the events after a cached state.
+    events: EventRepository,
+    upcasters: Vec<Box<dyn EventUpcaster>>,
+    cache: AggregateCache<A>,
+    snapshot_every: Option<usize>,
     stripes: Vec<Mutex<()>>,
 }
 
 impl<A> CommandBus<A>
 where
-    A: Aggregate<Services = ()>,
+    A: Aggregate<Services = ()> + Clone,
     A::Command: Clone,
     A::Error: DomainError,
 {
     /// A bus over the event store in `pool`. With `snapshot_every`, a snapshot is
     /// written every that many events (for aggregates with long histories).
     pub fn new(pool: PgPool, snapshot_every: Option<usize>) -> Self {
-        let repo = EventRepository::new(pool);
+        let repo = EventRepository::new(pool.clone());
         let store = match snapshot_every {
             Some(size) => PersistedEventStore::new_snapshot_store(repo, size),
             None => PersistedEventStore::new_event_store(repo),
@@ -74,22 +87,47 @@ where
         .with_upcasters(atlantic_domain::versioning::upcasters());
         CommandBus {
             store,
+            events: EventRepository::new(pool),
+            upcasters: atlantic_domain::versioning::upcasters(),
+            cache: AggregateCache::new(),
+            snapshot_every,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         }
     }
 
-    /// The aggregate's current state (the default state when it has no events).
+    /// The aggregate's current state (the default state when it has no events):
+    /// the cached state caught up with the events after it (one query), or
+    /// the state loaded from the store.
     pub async fn load(&self, aggregate_id: &str) -> Result<A, CommandError<A::Error>> {
-        let context = self
-            .store
-            .load_aggregate(aggregate_id)
+        let Some(mut context) = self.cache.get(aggregate_id) else {
+            return Ok(self.load_from_store(aggregate_id).await?.aggregate);
+        };
+        let newer = self
+            .events
+            .get_last_events::<A>(aggregate_id, context.current_sequence)
             .await
-            .map_err(store_error)?;
+            .map_err(|e| CommandError::Store(e.to_string()))?;
+        if !newer.is_empty() {
+            for event in newer {
+                let envelope = EventEnvelope::<A>::try_from(upcast(event, &self.upcasters))
+                    .map_err(|e| CommandError::Store(e.to_string()))?;
+                context.current_sequence = envelope.sequence;
+                context.aggregate.apply(envelope.payload);
+            }
+            self.cache.put(&context);
+        }
         Ok(context.aggregate)
     }
 
     /// Runs `command` on aggregate `aggregate_id` and commits its events with
     /// `metadata`, retrying concurrency conflicts a bounded number of times.
+    ///
+    /// The first attempt runs on the cached state when there is one. Its
+    /// commit succeeds only if no one wrote after that state (the event
+    /// store's primary key holds each sequence once), so a success is as
+    /// good as one on a freshly loaded state; anything else — a conflict, a
+    /// refusal, no change — is tried again on the state in the store, and
+    /// only an answer given on that state is final.
     pub async fn execute(
         &self,
         aggregate_id: &str,
@@ -97,38 +135,68 @@ where
         metadata: &CommandMetadata,
     ) -> Result<Committed, CommandError<A::Error>> {
         let _queue = self.stripe(aggregate_id).lock().await;
+        let mut cached = self.cache.get(aggregate_id);
         let mut attempt = 0;
         loop {
-            attempt += 1;
-            let mut context = self
-                .store
-                .load_aggregate(aggregate_id)
-                .await
-                .map_err(store_error)?;
+            let from_store = cached.is_none();
+            let mut context = match cached.take() {
+                Some(context) => context,
+                None => {
+                    attempt += 1;
+                    self.load_from_store(aggregate_id).await?
+                }
+            };
             let version = context.current_sequence;
+            // cqrs-es's sink applies each event to the aggregate as the
+            // command writes it; the commit, which may fold the events into
+            // a snapshot, needs the state they apply to.
+            let before = context.aggregate.clone();
             let sink = EventSink::default();
-            context
-                .aggregate
-                .handle(command.clone(), &(), &sink)
-                .await
-                .map_err(CommandError::Rejected)?;
+            let handled = context.aggregate.handle(command.clone(), &(), &sink).await;
             let events = sink.collect().await;
-            if events.is_empty() {
+            if handled.is_err() || events.is_empty() {
+                if !from_store {
+                    continue;
+                }
+                handled.map_err(CommandError::Rejected)?;
                 return Ok(Committed { version, events: 0 });
             }
             let count = events.len();
-            match self.store.commit(events, context, metadata.to_map()).await {
+            let after = EventStoreAggregateContext {
+                aggregate_id: aggregate_id.to_string(),
+                aggregate: context.aggregate,
+                current_sequence: version + count,
+                current_snapshot: context.current_snapshot,
+            };
+            let committing = EventStoreAggregateContext {
+                aggregate: before,
+                ..context
+            };
+            match self
+                .store
+                .commit(events, committing, metadata.to_map())
+                .await
+            {
                 Ok(_) => {
+                    if self.takes_snapshot(version, count) {
+                        self.cache.forget(aggregate_id);
+                    } else {
+                        self.cache.put(&after);
+                    }
                     return Ok(Committed {
                         version: version + count,
                         events: count,
-                    })
+                    });
+                }
+                Err(AggregateError::AggregateConflict) if !from_store => {
+                    self.cache.forget(aggregate_id);
                 }
                 // Either another writer took the sequence, or a uniqueness rule
                 // refused the event: then the aggregate has not moved, and
                 // trying again cannot help.
                 Err(AggregateError::AggregateConflict) => {
-                    if self.version_of(aggregate_id).await? == version {
+                    self.cache.forget(aggregate_id);
+                    if self.load_from_store(aggregate_id).await?.current_sequence == version {
                         return Err(CommandError::Duplicate);
                     }
                     if attempt >= MAX_ATTEMPTS {
@@ -136,18 +204,36 @@ where
                     }
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(other) => return Err(store_error(other)),
+                Err(other) => {
+                    self.cache.forget(aggregate_id);
+                    return Err(store_error(other));
+                }
             }
         }
     }
 
-    async fn version_of(&self, aggregate_id: &str) -> Result<usize, CommandError<A::Error>> {
-        Ok(self
+    /// The aggregate as the store has it (snapshot and the events after it),
+    /// remembered in the cache.
+    async fn load_from_store(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<EventStoreAggregateContext<A>, CommandError<A::Error>> {
+        let context = self
             .store
             .load_aggregate(aggregate_id)
             .await
-            .map_err(store_error)?
-            .current_sequence)
+            .map_err(store_error)?;
+        self.cache.put(&context);
+        Ok(context)
+    }
+
+    /// Whether committing `count` events after `version` writes a snapshot
+    /// (cqrs-es writes one each time the sequence passes a multiple of the
+    /// snapshot size). The cache then forgets the aggregate, whose snapshot
+    /// number only the store knows.
+    fn takes_snapshot(&self, version: usize, count: usize) -> bool {
+        self.snapshot_every
+            .is_some_and(|size| version / size != (version + count) / size)
     }
 
     fn stripe(&self, aggregate_id: &str) -> &Mutex<()> {
@@ -155,6 +241,17 @@ where
         aggregate_id.hash(&mut hasher);
         &self.stripes[(hasher.finish() as usize) % STRIPES]
     }
+}
+
+/// `event` as its newest version, through the upcasters that apply to it.
+fn upcast(event: SerializedEvent, upcasters: &[Box<dyn EventUpcaster>]) -> SerializedEvent {
+    upcasters.iter().fold(event, |event, upcaster| {
+        if upcaster.can_upcast(&event.event_type, &event.event_version) {
+            upcaster.upcast(event)
+        } else {
+            event
+        }
+    })
 }
 
 /// Exponential backoff with jitter: 2, 4 … 64 ms, times a random factor.

@@ -4,6 +4,7 @@ use crate::support;
 
 use atlantic::system::Components;
 use atlantic_domain::product::Product;
+use atlantic_platform::bus::CommandBus;
 use atlantic_platform::event_store::EventRepository;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use futures::future::join_all;
@@ -886,4 +887,82 @@ async fn a_commit_is_one_statement_all_or_nothing_in_sequence_order() {
         .expect("load the events");
     assert_eq!(loaded.len(), 3);
     assert_eq!(loaded[1].payload, json!({"n": 2}));
+}
+
+/// Adjusts `product`'s stock by `delta` through `api`; answers the version.
+async fn adjust(api: &support::scenario::Api, seller: &str, product: Uuid, delta: i64) -> u64 {
+    let response = api
+        .post(
+            &format!("/products/{product}/inventory"),
+            Some(seller),
+            json!({"adjust": delta}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "adjust by {delta}");
+    let body: Value = response.json().await.expect("the answer");
+    body["version"].as_u64().expect("a version")
+}
+
+#[tokio::test]
+async fn two_command_apis_on_one_store_each_see_the_others_writes_through_their_caches() {
+    let env = TestEnv::new().await;
+    // Two command APIs, each with its own buses and so its own cache of
+    // aggregates: as two processes behind a load balancer.
+    let first = env.spawn_app(false).await;
+    let second = env.spawn_app(false).await;
+    let seller = first.seller().await;
+    let product = first.product(&seller, 9.99, 0).await;
+
+    // The second API caches the product with 1 unit; the first then adds 1.
+    assert_eq!(adjust(&second, &seller.token, product, 1).await, 2);
+    assert_eq!(adjust(&first, &seller.token, product, 1).await, 3);
+    // On its cached state (1 unit) the second would refuse taking 2 units;
+    // the store says 2, so it must take them.
+    assert_eq!(adjust(&second, &seller.token, product, -2).await, 4);
+    // The first one's cached state (version 3) is behind: its commit must
+    // not overwrite version 4, and taking a unit of none is refused.
+    let refused = first
+        .post(
+            &format!("/products/{product}/inventory"),
+            Some(&seller.token),
+            json!({"adjust": -1}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT, "no stock left");
+
+    // Alternating writers across two snapshots (every 100 events): every
+    // answer is the next version, nothing is lost.
+    let mut expected_version = 4;
+    for round in 0..250u64 {
+        let api = if round % 3 == 0 { &first } else { &second };
+        expected_version += 1;
+        assert_eq!(
+            adjust(api, &seller.token, product, 1).await,
+            expected_version,
+            "round {round}"
+        );
+    }
+    let id = product.to_string();
+    let through_snapshots = CommandBus::<Product>::new(env.pool.clone(), Some(100))
+        .load(&id)
+        .await
+        .expect("load through the snapshots");
+    let from_every_event = CommandBus::<Product>::new(env.pool.clone(), None)
+        .load(&id)
+        .await
+        .expect("load from every event");
+    assert_eq!(through_snapshots.inventory(), 250);
+    assert_eq!(from_every_event.inventory(), 250);
+    assert_eq!(through_snapshots, from_every_event);
+    // A read through a bus that cached an older state catches up.
+    assert_eq!(
+        first
+            .shop
+            .products
+            .load(&id)
+            .await
+            .expect("load")
+            .inventory(),
+        250
+    );
 }
