@@ -335,3 +335,63 @@ async fn a_row_that_cannot_be_published_is_parked_and_holds_only_its_own_aggrega
     .await;
     app.stop().await;
 }
+
+/// The plan PostgreSQL makes for `sql` run with `params`, as JSON text.
+async fn plan(pool: &sqlx::PgPool, sql: &str, params: &str) -> String {
+    let mut connection = pool.acquire().await.expect("a connection");
+    sqlx::raw_sql(&format!("PREPARE read_next AS {sql}"))
+        .execute(&mut *connection)
+        .await
+        .expect("prepare");
+    let plan: serde_json::Value = sqlx::query_scalar(&format!(
+        "EXPLAIN (FORMAT JSON) EXECUTE read_next({params})"
+    ))
+    .fetch_one(&mut *connection)
+    .await
+    .expect("explain");
+    sqlx::raw_sql("DEALLOCATE read_next")
+        .execute(&mut *connection)
+        .await
+        .expect("deallocate");
+    plan.to_string()
+}
+
+#[tokio::test]
+async fn the_relay_and_replays_read_a_large_backlog_by_the_index_not_by_sorting_it() {
+    let env = TestEnv::new().await;
+    // A backlog of 50,000 events of one transaction, as a bulk import leaves it.
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Backlog', 'b' || g, 1, 'Imported', '1', '{}', '{}' FROM generate_series(1, 50000) g",
+    )
+    .execute(&env.pool)
+    .await
+    .expect("the backlog");
+    sqlx::query("ANALYZE events")
+        .execute(&env.pool)
+        .await
+        .expect("analyze");
+    let mark: i64 =
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            .fetch_one(&env.pool)
+            .await
+            .expect("a mark");
+    for (reader, sql, params) in [
+        (
+            "relay",
+            atlantic_relay::NEXT_BATCH,
+            "'0', 0, 500".to_string(),
+        ),
+        (
+            "replay",
+            atlantic_projections::replay::PAGE_QUERY,
+            format!("'0', 0, 1000, '{mark}'"),
+        ),
+    ] {
+        let plan = plan(&env.pool, sql, &params).await;
+        assert!(
+            plan.contains("\"Index Scan\"") && !plan.contains("\"Sort\""),
+            "the {reader} reads its next rows by the index: {plan}"
+        );
+    }
+}

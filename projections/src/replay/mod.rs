@@ -27,7 +27,7 @@ mod store;
 pub(crate) use pause::paused;
 pub use pause::{pause_key, Pausable};
 pub use postgres::{replay_in_place, replay_postgres, PostgresReadModel};
-pub use store::{count, high_water_mark, read_page, Position};
+pub use store::{count, high_water_mark, read_page, Position, PAGE_QUERY};
 
 use crate::Projection;
 use sqlx::PgPool;

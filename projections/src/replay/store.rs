@@ -50,6 +50,20 @@ pub(super) async fn settled(pool: &PgPool, mark: i64) -> anyhow::Result<bool> {
     )
 }
 
+/// A page of a replay: committed events after a position (`$1` its
+/// transaction id, `$2` its global position) of transactions below the mark
+/// `$4`, at most `$3`, in the relay's order. The `ORDER BY` names the table's
+/// columns, as the relay's read does (see `atlantic_relay::NEXT_BATCH`):
+/// the output's `transaction_id` is a cast no index holds.
+pub const PAGE_QUERY: &str =
+    "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
+        aggregate_id, sequence, event_version, payload, recorded_at \
+     FROM events \
+     WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+       AND transaction_id < $4::text::xid8 \
+     ORDER BY events.transaction_id, events.global_position LIMIT $3";
+
 /// Reads up to `limit` committed events of `aggregate_types` after `after`
 /// whose transaction is below `mark`, in the relay's order (only events no
 /// open transaction can precede).
@@ -61,21 +75,13 @@ pub async fn read_page(
     limit: i64,
 ) -> anyhow::Result<(Vec<Envelope>, Position)> {
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, aggregate_id, \
-                sequence, event_version, payload, recorded_at \
-         FROM events \
-         WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-           AND transaction_id < $4::text::xid8 \
-         ORDER BY transaction_id, global_position LIMIT $3",
-    )
-    .bind(after.transaction_id.to_string())
-    .bind(after.global_position)
-    .bind(limit)
-    .bind(mark.to_string())
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(PAGE_QUERY)
+        .bind(after.transaction_id.to_string())
+        .bind(after.global_position)
+        .bind(limit)
+        .bind(mark.to_string())
+        .fetch_all(pool)
+        .await?;
     let mut last = after;
     let mut envelopes = Vec::with_capacity(rows.len());
     for row in rows {
