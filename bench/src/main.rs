@@ -62,7 +62,9 @@ struct Args {
     #[arg(long)]
     with_commands: bool,
     /// Read phase: inventory adjustments appended to each of the benchmark's
-    /// products before measuring (a long history per aggregate).
+    /// products before measuring (a long history per aggregate); one command
+    /// on each follows, which writes the snapshot when the history ends one
+    /// short of a multiple of 100.
     #[arg(long, default_value_t = 0)]
     history: usize,
     /// Read phase: copies of the seeded catalogue added until the store holds
@@ -184,6 +186,13 @@ async fn grow(args: &Args, shop: &setup::Shop) -> anyhow::Result<()> {
         let written = started.elapsed().as_secs_f64();
         history::wait_applied(&args.database_url, &shop.products, args.history + 1, limit).await?;
         let took = started.elapsed().as_secs_f64();
+        // One command on each product through the API: it loads the whole
+        // history once and, when its sequence reaches a multiple of the
+        // snapshot size, writes the snapshot the store would hold by now.
+        for &product in &shop.products {
+            setup::adjust(shop, product).await?;
+        }
+        history::wait_applied(&args.database_url, &shop.products, args.history + 2, limit).await?;
         let events = args.history * shop.products.len();
         println!(
             "history: {events} inventory adjustments ({} per product) written to the store in {written:.1} s; \
@@ -206,10 +215,6 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let shop = setup::Shop::create(&args.api, args.products).await?;
     grow(args, &shop).await?;
-    if args.with_commands {
-        commands(args, &shop, duration).await?;
-        println!();
-    }
     println!("| read | clients | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
     let products = read::some_products(&http, &args.query_api).await?;
@@ -284,12 +289,24 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
             &lags?,
         );
     }
+    // Last: the orders these commands place keep the saga busy for a while.
+    if args.with_commands {
+        println!();
+        commands(args, &shop, duration).await?;
+    }
     Ok(())
 }
 
 /// One row per read model of the update-lag table.
 fn print_lags(search_adapter: &str, load: &str, lags: &read::Lags) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let load = match lags.missed {
+        0 => load.to_string(),
+        missed => format!(
+            "{load}; {missed} arrivals not seen within {:?}, counted as that",
+            read::WAIT
+        ),
+    };
     let search = format!("search ({search_adapter} adapter)");
     for (name, lag) in [
         (search.as_str(), &lags.search),

@@ -100,3 +100,15 @@ impl Shop {
         })
     }
 }
+
+/// One inventory adjustment of a unit on `product`, as its seller.
+pub async fn adjust(shop: &Shop, product: Uuid) -> anyhow::Result<()> {
+    post(
+        &shop.http,
+        format!("{}/products/{product}/inventory", shop.api),
+        Some(&shop.seller_token),
+        json!({"adjust": 1}),
+    )
+    .await?;
+    Ok(())
+}

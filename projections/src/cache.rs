@@ -175,7 +175,7 @@ impl Projection for CacheProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        for event in events {
+        for event in &crate::coalesce::product_updates(events) {
             self.apply_one(event).await?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod cache;
+pub mod coalesce;
 pub mod envelope;
 pub mod order_views;
 pub mod postgres_batch;

@@ -194,7 +194,7 @@ impl Projection for SearchProjection {
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
-        for event in events {
+        for event in &crate::coalesce::product_updates(events) {
             apply_rating(&mut tx, event).await?;
             apply_product(&mut tx, event).await?;
         }
