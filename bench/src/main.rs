@@ -246,16 +246,18 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
             ms(m.p99)
         );
     }
-    let idle = read::update_lag(
-        &http,
-        &args.api,
-        &args.query_api,
-        (&args.clickhouse_url, &args.clickhouse_database),
-        &args.admin_token,
-        &products,
-        50,
-    )
-    .await?;
+    let update_lag = |rounds| {
+        read::update_lag(
+            &http,
+            &args.api,
+            &args.query_api,
+            (&args.clickhouse_url, &args.clickhouse_database),
+            &args.admin_token,
+            &products,
+            rounds,
+        )
+    };
+    let idle = update_lag(50).await?;
     println!();
     println!("| product update ➜ visible in | load | p50 ms | p99 ms |");
     println!("|---|---|---:|---:|");
@@ -263,16 +265,7 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
     if args.lag_load > 0 {
         let (done, finished) = tokio::sync::oneshot::channel::<()>();
         let measured = async {
-            let lags = read::update_lag(
-                &http,
-                &args.api,
-                &args.query_api,
-                (&args.clickhouse_url, &args.clickhouse_database),
-                &args.admin_token,
-                &products,
-                100,
-            )
-            .await;
+            let lags = update_lag(100).await;
             drop(done);
             lags
         };
