@@ -293,8 +293,9 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
 /// One row per read model of the update-lag table.
 fn print_lags(search_adapter: &str, load: &str, lags: &read::Lags) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let load = format!("{load}; {} renames", lags.search.len());
     let load = match lags.missed {
-        0 => load.to_string(),
+        0 => load,
         missed => format!(
             "{load}; {missed} arrivals not seen within {:?}, counted as that",
             read::WAIT
