@@ -5,7 +5,9 @@ use crate::replay::PostgresReadModel;
 use crate::{Envelope, Projection};
 use atlantic_domain::order::PaymentStatus;
 use atlantic_domain::published::PublishedEvent;
+use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -44,51 +46,110 @@ pub(crate) fn status_after(event: &PublishedEvent) -> Option<&'static str> {
     })
 }
 
-async fn apply_order(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    let Some(status) = status_after(event.event()) else {
+/// The order events of a batch with one statement per table: every
+/// timeline row in one insert, every new order in one insert, then each
+/// order's last status of the batch in one update. A status is the order's
+/// latest event, so the batch's last one per order is what applying its
+/// events one by one would leave (and the version check still keeps a newer
+/// one in place).
+async fn apply_orders(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[Envelope],
+) -> anyhow::Result<()> {
+    let mut timeline = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut created = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    let mut latest: HashMap<Uuid, (i64, &'static str, DateTime<Utc>)> = HashMap::new();
+    for event in events {
+        let Some(status) = status_after(event.event()) else {
+            continue;
+        };
+        let order_id = Uuid::parse_str(&event.aggregate_id)?;
+        let at = event.timestamp();
+        timeline.0.push(order_id);
+        timeline.1.push(event.sequence);
+        timeline.2.push(event.event().name());
+        timeline.3.push(at);
+        timeline.4.push(serde_json::to_value(&event.published)?);
+        if let PublishedEvent::OrderCreated {
+            customer_id,
+            items,
+            total_price,
+            ..
+        } = event.event()
+        {
+            created.0.push(order_id);
+            created.1.push(*customer_id);
+            created.2.push(status);
+            created.3.push(serde_json::to_value(items)?);
+            created.4.push(total_price.to_string());
+            created.5.push(at);
+            created.6.push(event.sequence);
+        } else if latest
+            .get(&order_id)
+            .is_none_or(|(sequence, ..)| *sequence < event.sequence)
+        {
+            latest.insert(order_id, (event.sequence, status, at));
+        }
+    }
+    if timeline.0.is_empty() {
         return Ok(());
-    };
-    let order_id = Uuid::parse_str(&event.aggregate_id)?;
-    let at = event.timestamp();
+    }
     sqlx::query(
-        "INSERT INTO order_timeline (order_id, sequence, event, occurred_at, body) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO order_timeline (order_id, sequence, event, occurred_at, body) \
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(order_id)
-    .bind(event.sequence)
-    .bind(event.event().name())
-    .bind(at)
-    .bind(serde_json::to_value(&event.published)?)
+    .bind(&timeline.0)
+    .bind(&timeline.1)
+    .bind(&timeline.2)
+    .bind(&timeline.3)
+    .bind(&timeline.4)
     .execute(&mut **tx)
     .await?;
-    if let PublishedEvent::OrderCreated {
-        customer_id,
-        items,
-        total_price,
-        ..
-    } = event.event()
-    {
+    if !created.0.is_empty() {
         sqlx::query(
             "INSERT INTO order_views (order_id, customer_id, status, items, total_price, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, ($5::text)::numeric, $6, $6, $7) ON CONFLICT DO NOTHING",
+             SELECT o, c, s, i, (t::text)::numeric, a, a, v \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::bigint[]) \
+                 AS x(o, c, s, i, t, a, v) \
+             ON CONFLICT DO NOTHING",
         )
-        .bind(order_id)
-        .bind(customer_id)
-        .bind(status)
-        .bind(serde_json::to_value(items)?)
-        .bind(total_price.to_string())
-        .bind(at)
-        .bind(event.sequence)
+        .bind(&created.0)
+        .bind(&created.1)
+        .bind(&created.2)
+        .bind(&created.3)
+        .bind(&created.4)
+        .bind(&created.5)
+        .bind(&created.6)
         .execute(&mut **tx)
         .await?;
-    } else {
+    }
+    if !latest.is_empty() {
+        let (mut ids, mut statuses, mut ats, mut versions) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (order_id, (version, status, at)) in latest {
+            ids.push(order_id);
+            statuses.push(status);
+            ats.push(at);
+            versions.push(version);
+        }
         sqlx::query(
-            "UPDATE order_views SET status = $2, updated_at = $3, version = $4 WHERE order_id = $1 AND version < $4",
+            "UPDATE order_views v SET status = u.status, updated_at = u.at, version = u.version \
+             FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[]) AS u(order_id, status, at, version) \
+             WHERE v.order_id = u.order_id AND v.version < u.version",
         )
-        .bind(order_id)
-        .bind(status)
-        .bind(at)
-        .bind(event.sequence)
+        .bind(&ids)
+        .bind(&statuses)
+        .bind(&ats)
+        .bind(&versions)
         .execute(&mut **tx)
         .await?;
     }
@@ -204,8 +265,8 @@ impl Projection for OrderViews {
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
+        apply_orders(&mut tx, events).await?;
         for event in events {
-            apply_order(&mut tx, event).await?;
             apply_user(&mut tx, event).await?;
             apply_seller(&mut tx, event).await?;
         }

@@ -64,6 +64,20 @@ async fn order_events(env: &TestEnv) -> (BTreeMap<String, i64>, BTreeMap<String,
     (store.into_iter().collect(), views.into_iter().collect())
 }
 
+/// Whether every order view is at its order's last status event (the
+/// newest of its timeline; the view's status and version come from the
+/// same event), as applying its events one by one leaves it.
+async fn views_at_their_last_status(env: &TestEnv) -> bool {
+    let behind: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM order_views v \
+         WHERE v.version <> (SELECT max(t.sequence) FROM order_timeline t WHERE t.order_id = v.order_id)",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    behind == 0
+}
+
 /// Units ordered per product, from the event store.
 async fn units_in_store(env: &TestEnv) -> BTreeMap<String, i64> {
     sqlx::query_as(
@@ -246,6 +260,7 @@ async fn converged(env: &TestEnv) {
             }
             (in_store == products_in_search(env).await
                 && store == views
+                && views_at_their_last_status(env).await
                 && named == shown
                 && reviewed == listed
                 && rated == ranked)
