@@ -54,13 +54,13 @@ impl<A: Aggregate + Clone> AggregateCache<A> {
     }
 
     /// Remembers `context` as the state of its aggregate.
-    pub fn put(&self, context: &EventStoreAggregateContext<A>) {
+    pub fn put(&self, context: EventStoreAggregateContext<A>) {
         let entry = Entry {
-            aggregate: context.aggregate.clone(),
+            aggregate: context.aggregate,
             version: context.current_sequence,
             snapshot: context.current_snapshot,
         };
-        self.lock().put(context.aggregate_id.clone(), entry);
+        self.lock().put(context.aggregate_id, entry);
     }
 
     /// Forgets `aggregate_id`.

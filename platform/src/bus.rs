@@ -114,7 +114,9 @@ where
                 context.current_sequence = envelope.sequence;
                 context.aggregate.apply(envelope.payload);
             }
-            self.cache.put(&context);
+            let aggregate = context.aggregate.clone();
+            self.cache.put(context);
+            return Ok(aggregate);
         }
         Ok(context.aggregate)
     }
@@ -181,7 +183,7 @@ where
                     if self.takes_snapshot(version, count) {
                         self.cache.forget(aggregate_id);
                     } else {
-                        self.cache.put(&after);
+                        self.cache.put(after);
                     }
                     return Ok(Committed {
                         version: version + count,
@@ -223,7 +225,11 @@ where
             .load_aggregate(aggregate_id)
             .await
             .map_err(store_error)?;
-        self.cache.put(&context);
+        self.cache.put(EventStoreAggregateContext {
+            aggregate_id: context.aggregate_id.clone(),
+            aggregate: context.aggregate.clone(),
+            ..context
+        });
         Ok(context)
     }
 

@@ -46,6 +46,38 @@ pub(crate) fn status_after(event: &PublishedEvent) -> Option<&'static str> {
     })
 }
 
+/// An order event's row of `order_timeline`.
+struct TimelineRow {
+    order_id: Uuid,
+    sequence: i64,
+    event: &'static str,
+    occurred_at: DateTime<Utc>,
+    body: serde_json::Value,
+}
+
+/// A new order's row of `order_views`.
+struct NewOrder {
+    order_id: Uuid,
+    customer_id: Uuid,
+    status: &'static str,
+    items: serde_json::Value,
+    total_price: String,
+    created_at: DateTime<Utc>,
+    version: i64,
+}
+
+/// An order's last status in a batch.
+struct LastStatus {
+    version: i64,
+    status: &'static str,
+    at: DateTime<Utc>,
+}
+
+/// One column of `rows`, to bind as an array.
+fn column<'a, R, T>(rows: &'a [R], field: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(field).collect()
+}
+
 /// The order events of a batch with one statement per table: every
 /// timeline row in one insert, every new order in one insert, then each
 /// order's last status of the batch in one update. A status is the order's
@@ -56,28 +88,22 @@ async fn apply_orders(
     tx: &mut Transaction<'_, Postgres>,
     events: &[Envelope],
 ) -> anyhow::Result<()> {
-    let mut timeline = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut created = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    let mut latest: HashMap<Uuid, (i64, &'static str, DateTime<Utc>)> = HashMap::new();
+    let mut timeline = Vec::new();
+    let mut created = Vec::new();
+    let mut latest: HashMap<Uuid, LastStatus> = HashMap::new();
     for event in events {
         let Some(status) = status_after(event.event()) else {
             continue;
         };
         let order_id = Uuid::parse_str(&event.aggregate_id)?;
         let at = event.timestamp();
-        timeline.0.push(order_id);
-        timeline.1.push(event.sequence);
-        timeline.2.push(event.event().name());
-        timeline.3.push(at);
-        timeline.4.push(serde_json::to_value(&event.published)?);
+        timeline.push(TimelineRow {
+            order_id,
+            sequence: event.sequence,
+            event: event.event().name(),
+            occurred_at: at,
+            body: serde_json::to_value(&event.published)?,
+        });
         if let PublishedEvent::OrderCreated {
             customer_id,
             items,
@@ -85,21 +111,28 @@ async fn apply_orders(
             ..
         } = event.event()
         {
-            created.0.push(order_id);
-            created.1.push(*customer_id);
-            created.2.push(status);
-            created.3.push(serde_json::to_value(items)?);
-            created.4.push(total_price.to_string());
-            created.5.push(at);
-            created.6.push(event.sequence);
+            created.push(NewOrder {
+                order_id,
+                customer_id: *customer_id,
+                status,
+                items: serde_json::to_value(items)?,
+                total_price: total_price.to_string(),
+                created_at: at,
+                version: event.sequence,
+            });
         } else if latest
             .get(&order_id)
-            .is_none_or(|(sequence, ..)| *sequence < event.sequence)
+            .is_none_or(|last| last.version < event.sequence)
         {
-            latest.insert(order_id, (event.sequence, status, at));
+            let last = LastStatus {
+                version: event.sequence,
+                status,
+                at,
+            };
+            latest.insert(order_id, last);
         }
     }
-    if timeline.0.is_empty() {
+    if timeline.is_empty() {
         return Ok(());
     }
     sqlx::query(
@@ -107,49 +140,42 @@ async fn apply_orders(
          SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(&timeline.0)
-    .bind(&timeline.1)
-    .bind(&timeline.2)
-    .bind(&timeline.3)
-    .bind(&timeline.4)
+    .bind(column(&timeline, |row| row.order_id))
+    .bind(column(&timeline, |row| row.sequence))
+    .bind(column(&timeline, |row| row.event))
+    .bind(column(&timeline, |row| row.occurred_at))
+    .bind(column(&timeline, |row| &row.body))
     .execute(&mut **tx)
     .await?;
-    if !created.0.is_empty() {
+    if !created.is_empty() {
         sqlx::query(
             "INSERT INTO order_views (order_id, customer_id, status, items, total_price, created_at, updated_at, version) \
-             SELECT o, c, s, i, (t::text)::numeric, a, a, v \
+             SELECT o, c, s, i, t::numeric, a, a, v \
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::bigint[]) \
                  AS x(o, c, s, i, t, a, v) \
              ON CONFLICT DO NOTHING",
         )
-        .bind(&created.0)
-        .bind(&created.1)
-        .bind(&created.2)
-        .bind(&created.3)
-        .bind(&created.4)
-        .bind(&created.5)
-        .bind(&created.6)
+        .bind(column(&created, |row| row.order_id))
+        .bind(column(&created, |row| row.customer_id))
+        .bind(column(&created, |row| row.status))
+        .bind(column(&created, |row| &row.items))
+        .bind(column(&created, |row| row.total_price.as_str()))
+        .bind(column(&created, |row| row.created_at))
+        .bind(column(&created, |row| row.version))
         .execute(&mut **tx)
         .await?;
     }
     if !latest.is_empty() {
-        let (mut ids, mut statuses, mut ats, mut versions) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (order_id, (version, status, at)) in latest {
-            ids.push(order_id);
-            statuses.push(status);
-            ats.push(at);
-            versions.push(version);
-        }
+        let (ids, last): (Vec<Uuid>, Vec<LastStatus>) = latest.into_iter().unzip();
         sqlx::query(
             "UPDATE order_views v SET status = u.status, updated_at = u.at, version = u.version \
              FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[]) AS u(order_id, status, at, version) \
              WHERE v.order_id = u.order_id AND v.version < u.version",
         )
-        .bind(&ids)
-        .bind(&statuses)
-        .bind(&ats)
-        .bind(&versions)
+        .bind(ids)
+        .bind(column(&last, |row| row.status))
+        .bind(column(&last, |row| row.at))
+        .bind(column(&last, |row| row.version))
         .execute(&mut **tx)
         .await?;
     }

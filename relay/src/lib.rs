@@ -87,9 +87,15 @@ struct Checkpoint {
     global_position: i64,
 }
 
+/// The columns an [`EventRow`] is read from, as a literal (for `concat!`).
+macro_rules! row_columns {
+    () => {
+        "global_position, transaction_id::text::bigint AS transaction_id, \
+         aggregate_type, aggregate_id, sequence, event_version, payload, metadata, recorded_at"
+    };
+}
 /// The columns an [`EventRow`] is read from.
-const ROW_COLUMNS: &str = "global_position, transaction_id::text::bigint AS transaction_id, \
-     aggregate_type, aggregate_id, sequence, event_version, payload, metadata, recorded_at";
+const ROW_COLUMNS: &str = row_columns!();
 
 /// The next rows safe to publish after a checkpoint (`$1` its transaction
 /// id, `$2` its global position), at most `$3`, in publication order.
@@ -98,14 +104,15 @@ const ROW_COLUMNS: &str = "global_position, transaction_id::text::bigint AS tran
 /// would be the output's bigint cast of it, which no index holds, and every
 /// read would sort the whole backlog (1.5 s a batch behind a million events,
 /// against 1 ms by the index).
-pub const NEXT_BATCH: &str =
-    "SELECT global_position, transaction_id::text::bigint AS transaction_id, \
-     aggregate_type, aggregate_id, sequence, event_version, payload, metadata, recorded_at \
-     FROM events \
+pub const NEXT_BATCH: &str = concat!(
+    "SELECT ",
+    row_columns!(),
+    " FROM events \
      WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
      ORDER BY events.transaction_id, events.global_position \
-     LIMIT $3";
+     LIMIT $3"
+);
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
