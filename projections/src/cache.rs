@@ -9,7 +9,8 @@ use crate::product_fields::fields_set;
 use crate::{Envelope, Projection};
 use atlantic_domain::published::PublishedEvent;
 use redis::aio::ConnectionManager;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Sets KEYS[1] to ARGV[1] unless the stored document's version is at least
 /// ARGV[2]. Returns 1 when it wrote.
@@ -116,6 +117,48 @@ impl ProductCache {
             .await?;
         Ok(written == 1)
     }
+
+    /// The cached documents of `product_ids`, in their order, in one round
+    /// trip.
+    pub async fn get_many(&self, product_ids: &[&str]) -> redis::RedisResult<Vec<Option<Value>>> {
+        if product_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut mget = redis::cmd("MGET");
+        for id in product_ids {
+            mget.arg(self.key(id));
+        }
+        let raw: Vec<Option<String>> = mget.query_async(&mut self.redis.clone()).await?;
+        Ok(raw
+            .into_iter()
+            .map(|raw| raw.and_then(|raw| serde_json::from_str(&raw).ok()))
+            .collect())
+    }
+
+    /// Stores each document (each carries its `version`) unless a newer one
+    /// is there, in one round trip.
+    pub async fn put_all_if_newer<'a>(
+        &self,
+        docs: impl IntoIterator<Item = (&'a str, &'a Value)>,
+    ) -> redis::RedisResult<()> {
+        let script = redis::Script::new(SET_IF_NEWER);
+        let mut pipe = redis::pipe();
+        pipe.load_script(&script).ignore();
+        let mut any = false;
+        for (product_id, doc) in docs {
+            let mut invocation = script.prepare_invoke();
+            invocation
+                .key(self.key(product_id))
+                .arg(doc.to_string())
+                .arg(doc["version"].as_i64().unwrap_or(0));
+            pipe.invoke_script(&invocation).ignore();
+            any = true;
+        }
+        if any {
+            pipe.query_async::<()>(&mut self.redis.clone()).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Keeps the cache from product events.
@@ -127,36 +170,6 @@ impl CacheProjection {
     /// The projection writing to `cache`.
     pub fn new(cache: ProductCache) -> Self {
         CacheProjection { cache }
-    }
-
-    async fn apply_one(&self, event: &Envelope) -> anyhow::Result<()> {
-        let id = event.aggregate_id.as_str();
-        match (event.event(), fields_set(event.event())) {
-            (PublishedEvent::ProductCreated { .. }, Some(mut doc)) => {
-                doc.insert("id".into(), json!(id));
-                doc.insert("version".into(), json!(event.sequence));
-                self.cache.put_if_newer(id, &Value::Object(doc)).await?;
-            }
-            (PublishedEvent::ProductUpdated { .. }, Some(fields)) => {
-                // Without the document there is nothing to patch; the next read
-                // fills it from the search read model.
-                let Some(Value::Object(mut doc)) = self.cache.get(id).await? else {
-                    return Ok(());
-                };
-                if doc.get("deleted") == Some(&Value::Bool(true)) {
-                    return Ok(());
-                }
-                doc.extend(fields);
-                doc.insert("version".into(), json!(event.sequence));
-                self.cache.put_if_newer(id, &Value::Object(doc)).await?;
-            }
-            (PublishedEvent::ProductDeleted { .. }, _) => {
-                let tombstone = json!({"id": id, "deleted": true, "version": event.sequence});
-                self.cache.put_if_newer(id, &tombstone).await?;
-            }
-            _ => {}
-        }
-        Ok(())
     }
 }
 
@@ -174,10 +187,76 @@ impl Projection for CacheProjection {
         self.cache.ping().await
     }
 
+    /// Reads the documents the batch's updates patch in one round trip,
+    /// applies the batch to them in memory, and writes each changed document
+    /// once (if newer) in another.
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        for event in &crate::coalesce::product_updates(events) {
-            self.apply_one(event).await?;
+        let events = crate::coalesce::product_updates(events);
+        let mut patched: Vec<&str> = events
+            .iter()
+            .filter(|e| matches!(e.event(), PublishedEvent::ProductUpdated { .. }))
+            .map(|e| e.aggregate_id.as_str())
+            .collect();
+        patched.sort_unstable();
+        patched.dedup();
+        let read = self.cache.get_many(&patched).await?;
+        let mut docs: HashMap<&str, Option<Map<String, Value>>> = patched
+            .into_iter()
+            .zip(read)
+            .map(|(id, doc)| match doc {
+                Some(Value::Object(doc)) => (id, Some(doc)),
+                _ => (id, None),
+            })
+            .collect();
+        let mut changed: HashSet<&str> = HashSet::new();
+        for event in &events {
+            let id = event.aggregate_id.as_str();
+            // What the store would refuse (not newer) is not applied here either.
+            let held = docs
+                .get(id)
+                .and_then(Option::as_ref)
+                .and_then(|doc| doc.get("version")?.as_i64());
+            if held.is_some_and(|held| held >= event.sequence) {
+                continue;
+            }
+            let version = json!(event.sequence);
+            match (event.event(), fields_set(event.event())) {
+                (PublishedEvent::ProductCreated { .. }, Some(mut doc)) => {
+                    doc.insert("id".into(), json!(id));
+                    doc.insert("version".into(), version);
+                    docs.insert(id, Some(doc));
+                }
+                (PublishedEvent::ProductUpdated { .. }, Some(fields)) => {
+                    // Without the document there is nothing to patch; the next
+                    // read fills it from the search read model.
+                    let Some(Some(doc)) = docs.get_mut(id) else {
+                        continue;
+                    };
+                    if doc.get("deleted") == Some(&Value::Bool(true)) {
+                        continue;
+                    }
+                    doc.extend(fields);
+                    doc.insert("version".into(), version);
+                }
+                (PublishedEvent::ProductDeleted { .. }, _) => {
+                    let tombstone = Map::from_iter([
+                        ("id".to_string(), json!(id)),
+                        ("deleted".to_string(), json!(true)),
+                        ("version".to_string(), version),
+                    ]);
+                    docs.insert(id, Some(tombstone));
+                }
+                _ => continue,
+            }
+            changed.insert(id);
         }
+        let written: Vec<(&str, Value)> = changed
+            .into_iter()
+            .filter_map(|id| Some((id, Value::Object(docs.remove(id)??))))
+            .collect();
+        self.cache
+            .put_all_if_newer(written.iter().map(|(id, doc)| (*id, doc)))
+            .await?;
         Ok(())
     }
 }

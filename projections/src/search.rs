@@ -34,62 +34,125 @@ pub fn terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-async fn remember_terms(
-    tx: &mut Transaction<'_, Postgres>,
-    texts: [Option<&str>; 3],
-) -> anyhow::Result<()> {
-    let words: Vec<String> = texts.into_iter().flatten().flat_map(terms).collect();
-    if !words.is_empty() {
-        sqlx::query(
-            "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(&words)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+/// Product creations and vocabulary of one batch, written with one statement
+/// each: creations when the batch reaches an event of another kind (which may
+/// read or change them) and at its end, the terms at its end.
+#[derive(Default)]
+struct Pending {
+    created: Created,
+    terms: Vec<String>,
 }
 
-async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> anyhow::Result<()> {
-    match event.event() {
-        PublishedEvent::ProductCreated {
-            product_id,
-            seller_id,
-            name,
-            description,
-            category,
-            brand,
-            price,
-            specifications,
-            inventory,
-            catalogue_rating,
-        } => {
+/// The columns of the products created in a row, one vector per column.
+#[derive(Default)]
+struct Created {
+    product_id: Vec<uuid::Uuid>,
+    seller_id: Vec<uuid::Uuid>,
+    name: Vec<String>,
+    description: Vec<String>,
+    category: Vec<String>,
+    brand: Vec<String>,
+    price: Vec<String>,
+    specifications: Vec<Value>,
+    inventory: Vec<i64>,
+    catalogue_rating: Vec<Option<f64>>,
+    version: Vec<i64>,
+}
+
+impl Pending {
+    fn remember_terms(&mut self, texts: [Option<&str>; 3]) {
+        self.terms
+            .extend(texts.into_iter().flatten().flat_map(terms));
+    }
+
+    /// Inserts the products created since the last flush; one created again
+    /// (delivered twice) stays as it is.
+    async fn flush_created(&mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+        if self.created.product_id.is_empty() {
+            return Ok(());
+        }
+        let c = std::mem::take(&mut self.created);
+        sqlx::query(
+            "INSERT INTO search_products (product_id, seller_id, name, description, category, brand, price, \
+                                          specifications, inventory, catalogue_rating, customer_rating, version) \
+             SELECT c.product_id, c.seller_id, c.name, c.description, c.category, c.brand, c.price::numeric, \
+                    c.specifications, c.inventory, c.catalogue_rating::real, \
+                    (SELECT avg(stars) FROM search_ratings r WHERE r.product_id = c.product_id AND stars IS NOT NULL), \
+                    c.version \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                         $8::jsonb[], $9::int8[], $10::float8[], $11::int8[]) \
+                  AS c(product_id, seller_id, name, description, category, brand, price, specifications, \
+                       inventory, catalogue_rating, version) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(c.product_id)
+        .bind(c.seller_id)
+        .bind(c.name)
+        .bind(c.description)
+        .bind(c.category)
+        .bind(c.brand)
+        .bind(c.price)
+        .bind(c.specifications)
+        .bind(c.inventory)
+        .bind(c.catalogue_rating)
+        .bind(c.version)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes what is pending: the creations, then the vocabulary.
+    async fn flush(mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+        self.flush_created(tx).await?;
+        if !self.terms.is_empty() {
             sqlx::query(
-                "INSERT INTO search_products (product_id, seller_id, name, description, category, brand, price, \
-                                              specifications, inventory, catalogue_rating, customer_rating, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, ($7::text)::numeric, $8, $9, $10, \
-                         (SELECT avg(stars) FROM search_ratings WHERE product_id = $1 AND stars IS NOT NULL), $11) \
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
             )
-            .bind(product_id)
-            .bind(seller_id)
-            .bind(name)
-            .bind(description)
-            .bind(category)
-            .bind(brand)
-            .bind(price.to_string())
-            .bind(Value::Object(specifications.clone()))
-            .bind(inventory)
-            .bind(catalogue_rating)
-            .bind(event.sequence)
+            .bind(&self.terms)
             .execute(&mut **tx)
             .await?;
-            remember_terms(
-                tx,
-                [Some(name), Some(category), Some(brand)].map(|t| t.map(String::as_str)),
-            )
-            .await?;
         }
+        Ok(())
+    }
+}
+
+async fn apply_product(
+    tx: &mut Transaction<'_, Postgres>,
+    pending: &mut Pending,
+    event: &Envelope,
+) -> anyhow::Result<()> {
+    if let PublishedEvent::ProductCreated {
+        product_id,
+        seller_id,
+        name,
+        description,
+        category,
+        brand,
+        price,
+        specifications,
+        inventory,
+        catalogue_rating,
+    } = event.event()
+    {
+        let c = &mut pending.created;
+        c.product_id.push(*product_id);
+        c.seller_id.push(*seller_id);
+        c.name.push(name.clone());
+        c.description.push(description.clone());
+        c.category.push(category.clone());
+        c.brand.push(brand.clone());
+        c.price.push(price.to_string());
+        c.specifications.push(Value::Object(specifications.clone()));
+        c.inventory.push(*inventory);
+        c.catalogue_rating.push(*catalogue_rating);
+        c.version.push(event.sequence);
+        pending.remember_terms(
+            [Some(name), Some(category), Some(brand)].map(|t| t.map(String::as_str)),
+        );
+        return Ok(());
+    }
+    pending.flush_created(tx).await?;
+    match event.event() {
         PublishedEvent::ProductUpdated {
             product_id,
             name,
@@ -121,7 +184,7 @@ async fn apply_product(tx: &mut Transaction<'_, Postgres>, event: &Envelope) -> 
             .bind(event.sequence)
             .execute(&mut **tx)
             .await?;
-            remember_terms(tx, [name, category, brand].map(|t| t.as_deref())).await?;
+            pending.remember_terms([name, category, brand].map(|t| t.as_deref()));
         }
         PublishedEvent::ProductDeleted { product_id } => {
             sqlx::query("DELETE FROM search_products WHERE product_id = $1")
@@ -194,10 +257,12 @@ impl Projection for SearchProjection {
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
         let mut tx = crate::postgres_batch::begin_batch(&self.pool, self.name()).await?;
+        let mut pending = Pending::default();
         for event in &crate::coalesce::product_updates(events) {
+            apply_product(&mut tx, &mut pending, event).await?;
             apply_rating(&mut tx, event).await?;
-            apply_product(&mut tx, event).await?;
         }
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,6 +6,7 @@
 mod support;
 
 mod analytics;
+mod cache_batches;
 mod cart;
 mod consistency;
 mod hostile_input;

@@ -66,7 +66,7 @@ fn catalogue() -> Vec<Envelope> {
     events
 }
 
-fn envelope(
+pub(crate) fn envelope(
     subject: &str,
     aggregate_type: &str,
     id: &str,

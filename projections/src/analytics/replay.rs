@@ -4,6 +4,10 @@ use super::{Analytics, AnalyticsProjection};
 use crate::replay::{pause_key, paused, Position, Progress, ReplaySummary, Run};
 use sqlx::PgPool;
 
+/// Events per batch of an analytics rebuild: every ClickHouse INSERT makes a
+/// part of each table it writes, so fewer, larger inserts load faster.
+const ANALYTICS_PAGE: i64 = 10_000;
+
 /// The aggregates whose events the analytics read.
 pub const ANALYTICS_TYPES: &[&str] = &["Order", "Product", "User", "Rating"];
 
@@ -21,6 +25,7 @@ pub async fn replay_analytics(
     if dry_run {
         return Ok(run.dry());
     }
+    run.page = ANALYTICS_PAGE;
     let name = format!("{}_replay", live.database());
     // What an interrupted replay left behind is started afresh.
     live.drop_beside(&name).await?;

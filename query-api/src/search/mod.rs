@@ -7,7 +7,7 @@ mod postgres;
 pub use meilisearch::MeiliSearch;
 pub use postgres::PostgresSearch;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -65,7 +65,7 @@ pub struct SearchQuery {
 }
 
 /// One hit: the brief's search document plus stock and rating.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Hit {
     /// The product's id.

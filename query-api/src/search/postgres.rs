@@ -2,15 +2,45 @@
 //! weighs most, then name, then brand and description), typo tolerance through
 //! the `search_terms` vocabulary (edit distance 1 for words of 4–5 letters, 2
 //! from 6), filters, facets, sorts and pagination.
+//!
+//! A search is at most two statements: one finds the vocabulary's words
+//! within each query word's typo budget, all words at once; the other reads
+//! the matches once and gives both the page of hits and the facets over all
+//! of them.
 
 use super::{Hit, SearchIndex, SearchQuery, SearchResults, Sort};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// The words a query holds at most.
+const MAX_WORDS: usize = 10;
+
+/// The vocabulary's words within each word's typo budget (`$1` the words'
+/// places in the query, `$2` the words, `$3` their budgets), the five closest
+/// per word. A word `b` edits away is at most `b` letters longer or shorter,
+/// so only the terms of those lengths are compared.
+const ALTERNATIVES: &str = "SELECT w.place, t.term FROM unnest($1::int4[], $2::text[], $3::int4[]) AS w(place, word, budget) \
+     CROSS JOIN LATERAL (\
+         SELECT term, levenshtein(term, w.word) AS distance FROM search_terms \
+         WHERE length(term) BETWEEN length(w.word) - w.budget AND length(w.word) + w.budget \
+           AND levenshtein_less_equal(term, w.word, w.budget) <= w.budget AND term <> w.word \
+         ORDER BY distance, term LIMIT 5) t \
+     ORDER BY w.place, t.distance, t.term";
 
 /// Searches the Postgres read model.
 pub struct PostgresSearch {
     pool: PgPool,
+}
+
+/// How many edits a query word may be away from a vocabulary word.
+fn typo_budget(word: &str) -> i32 {
+    match word.chars().count() {
+        0..=3 => 0,
+        4..=5 => 1,
+        _ => 2,
+    }
 }
 
 impl PostgresSearch {
@@ -26,38 +56,43 @@ impl PostgresSearch {
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
-            .take(10)
+            .take(MAX_WORDS)
             .collect();
         if words.is_empty() {
             return Ok(None);
         }
-        let mut groups = Vec::with_capacity(words.len());
-        for word in words {
-            let budget: i32 = match word.chars().count() {
-                0..=3 => 0,
-                4..=5 => 1,
-                _ => 2,
-            };
-            let mut alternatives = vec![format!("{word}:*")];
+        let mut groups: Vec<Vec<String>> = words.iter().map(|w| vec![format!("{w}:*")]).collect();
+        let (mut places, mut corrected, mut budgets) = (Vec::new(), Vec::new(), Vec::new());
+        for (place, word) in words.iter().enumerate() {
+            let budget = typo_budget(word);
             if budget > 0 {
-                let close: Vec<String> = sqlx::query_scalar(
-                    "SELECT term FROM search_terms \
-                     WHERE levenshtein_less_equal(term, $1, $2) <= $2 AND term <> $1 \
-                     ORDER BY levenshtein(term, $1), term LIMIT 5",
-                )
-                .bind(&word)
-                .bind(budget)
+                places.push(place as i32);
+                corrected.push(word.clone());
+                budgets.push(budget);
+            }
+        }
+        if !places.is_empty() {
+            let close: Vec<(i32, String)> = sqlx::query_as(ALTERNATIVES)
+                .bind(&places)
+                .bind(&corrected)
+                .bind(&budgets)
                 .fetch_all(&self.pool)
                 .await?;
-                alternatives.extend(close);
+            for (place, term) in close {
+                if let Some(group) = usize::try_from(place).ok().and_then(|p| groups.get_mut(p)) {
+                    group.push(term);
+                }
             }
-            groups.push(format!("({})", alternatives.join(" | ")));
         }
+        let groups: Vec<String> = groups
+            .into_iter()
+            .map(|group| format!("({})", group.join(" | ")))
+            .collect();
         Ok(Some(groups.join(" & ")))
     }
 }
 
-/// Adds the WHERE clause shared by the hits and the facets.
+/// Adds the WHERE clause of the matches.
 fn push_conditions(
     builder: &mut QueryBuilder<'_, Postgres>,
     query: &SearchQuery,
@@ -99,6 +134,22 @@ fn push_conditions(
     }
 }
 
+/// The order of hits over the columns of `table` (`score`, `price`,
+/// `rating`, `product_id`).
+fn order_by(sort: Sort, table: &str) -> String {
+    let key = match sort {
+        Sort::Relevance => "score DESC",
+        Sort::PriceAsc => "price ASC",
+        Sort::PriceDesc => "price DESC",
+        Sort::RatingAsc => "rating ASC NULLS LAST",
+        Sort::RatingDesc => "rating DESC NULLS LAST",
+    };
+    format!(" ORDER BY {table}.{key}, {table}.product_id")
+}
+
+/// One count of a facet: its field, the value and the matches with it.
+type FacetCount = (String, String, i64);
+
 #[async_trait::async_trait]
 impl SearchIndex for PostgresSearch {
     fn projection(&self) -> &'static str {
@@ -114,62 +165,56 @@ impl SearchIndex for PostgresSearch {
         let started = Instant::now();
         let tsquery = self.tsquery(&query.text).await?;
 
-        let mut hits = QueryBuilder::<Postgres>::new(
-            "SELECT product_id::text AS id, name, description, category, brand, price::float8 AS price, \
-                    specifications, inventory > 0 AS in_stock, rating::float8 AS rating, ",
+        // Only a search by relevance ranks its matches.
+        let mut statement = QueryBuilder::<Postgres>::new(
+            "WITH matches AS MATERIALIZED (SELECT product_id, category, brand, price, rating, ",
         );
-        match &tsquery {
-            Some(tsquery) => hits
+        match (&tsquery, query.sort) {
+            (Some(tsquery), Sort::Relevance) => statement
                 .push("ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ")
                 .push_bind(tsquery.clone())
                 .push(")) AS score"),
-            None => hits.push("0::real AS score"),
+            _ => statement.push("0::real AS score"),
         };
-        hits.push(" FROM search_products");
-        push_conditions(&mut hits, query, &tsquery);
-        hits.push(match query.sort {
-            Sort::Relevance => " ORDER BY score DESC, product_id",
-            Sort::PriceAsc => " ORDER BY price ASC, product_id",
-            Sort::PriceDesc => " ORDER BY price DESC, product_id",
-            Sort::RatingAsc => " ORDER BY rating ASC NULLS LAST, product_id",
-            Sort::RatingDesc => " ORDER BY rating DESC NULLS LAST, product_id",
-        });
-        hits.push(" LIMIT ")
+        statement.push(" FROM search_products");
+        push_conditions(&mut statement, query, &tsquery);
+        statement
+            .push("), page AS (SELECT product_id, score, price, rating FROM matches")
+            .push(order_by(query.sort, "matches"))
+            .push(" LIMIT ")
             .push_bind(i64::from(query.per_page))
             .push(" OFFSET ")
-            .push_bind(i64::from(query.page - 1) * i64::from(query.per_page));
-        let rows = hits.build().fetch_all(&self.pool).await?;
-        let hits = rows
-            .iter()
-            .map(|row| Hit {
-                id: row.get("id"),
-                name: row.get("name"),
-                description: row.get("description"),
-                category: row.get("category"),
-                brand: row.get("brand"),
-                price: row.get("price"),
-                specifications: row.get("specifications"),
-                in_stock: row.get("in_stock"),
-                rating: row.get("rating"),
-            })
-            .collect();
+            .push_bind(i64::from(query.page - 1) * i64::from(query.per_page))
+            .push(
+                ") SELECT \
+                 (SELECT coalesce(json_agg(json_build_object(\
+                     'id', p.product_id::text, 'name', p.name, 'description', p.description, \
+                     'category', p.category, 'brand', p.brand, 'price', p.price::float8, \
+                     'specifications', p.specifications, 'inStock', p.inventory > 0, \
+                     'rating', p.rating::float8)",
+            )
+            .push(order_by(query.sort, "page"))
+            .push(
+                "), '[]') FROM page JOIN search_products p USING (product_id)) AS hits, \
+                 (SELECT coalesce(json_agg(json_build_array(field, value, n)), '[]') FROM (\
+                     SELECT CASE WHEN GROUPING(category) = 0 THEN 'category' ELSE 'brand' END AS field, \
+                            coalesce(category, brand) AS value, count(*) AS n \
+                     FROM matches GROUP BY GROUPING SETS ((category), (brand))) counts) AS facets",
+            );
+        let (Json(hits), Json(counts)): (Json<Vec<Hit>>, Json<Vec<FacetCount>>) =
+            statement.build_query_as().fetch_one(&self.pool).await?;
 
-        let mut facets = BTreeMap::new();
-        let mut total = 0;
-        for field in ["category", "brand"] {
-            let mut counts = QueryBuilder::<Postgres>::new(format!(
-                "SELECT {field} AS value, count(*) AS n FROM search_products"
-            ));
-            push_conditions(&mut counts, query, &tsquery);
-            counts.push(format!(" GROUP BY {field}"));
-            let rows = counts.build().fetch_all(&self.pool).await?;
-            let values: BTreeMap<String, u64> = rows
-                .iter()
-                .map(|row| (row.get::<String, _>("value"), row.get::<i64, _>("n") as u64))
-                .collect();
-            total = values.values().sum();
-            facets.insert(field.to_string(), values);
+        let mut facets: BTreeMap<String, BTreeMap<String, u64>> = ["category", "brand"]
+            .into_iter()
+            .map(|field| (field.to_string(), BTreeMap::new()))
+            .collect();
+        for (field, value, n) in counts {
+            facets
+                .entry(field)
+                .or_default()
+                .insert(value, u64::try_from(n).unwrap_or(0));
         }
+        let total = facets["category"].values().sum();
         Ok(SearchResults {
             hits,
             total,
