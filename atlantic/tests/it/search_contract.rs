@@ -7,7 +7,9 @@ use atlantic_domain::published::Published;
 use atlantic_projections::search::SearchProjection;
 use atlantic_projections::search_meili::replay::replay_meili;
 use atlantic_projections::{Envelope, MeiliProjection, Projection};
-use atlantic_query_api::search::{MeiliSearch, PostgresSearch, SearchIndex, SearchQuery, Sort};
+use atlantic_query_api::search::{
+    MeiliSearch, PostgresSearch, SearchIndex, SearchQuery, SearchResults, Sort,
+};
 use meilisearch_sdk::client::Client;
 use meilisearch_sdk::tasks::TasksSearchQuery;
 use serde_json::json;
@@ -287,11 +289,40 @@ async fn contract(projection: &dyn Projection, index: &dyn SearchIndex) {
 #[tokio::test]
 async fn the_postgres_adapter_keeps_the_search_contract() {
     let env = TestEnv::new().await;
-    contract(
-        &SearchProjection::new(env.pool.clone()),
-        &PostgresSearch::new(env.pool.clone()),
-    )
-    .await;
+    let projection = SearchProjection::new(env.pool.clone());
+    let index = PostgresSearch::new(env.pool.clone());
+    contract(&projection, &index).await;
+
+    // A word of the vocabulary is taken as spelled right; another is
+    // corrected towards it.
+    let product = |name: &str| {
+        let id = Uuid::now_v7().to_string();
+        envelope(
+            "events.product.created",
+            "Product",
+            &id,
+            1,
+            json!({
+                "productId": id, "sellerId": Uuid::nil(), "name": name, "description": "outdoors",
+                "category": "sports", "brand": "Acme", "price": 10.0, "specifications": {}, "inventory": 1,
+            }),
+        )
+    };
+    projection
+        .apply(&[product("Camping Tent"), product("Gaming Mouse")])
+        .await
+        .unwrap();
+    let names = |results: SearchResults| -> Vec<String> {
+        results.hits.into_iter().map(|hit| hit.name).collect()
+    };
+    assert_eq!(
+        names(index.search(&query("camping")).await.unwrap()),
+        ["Camping Tent"]
+    );
+    assert_eq!(
+        names(index.search(&query("campign")).await.unwrap()),
+        ["Camping Tent"]
+    );
 }
 
 /// A client of `meili`, a new products index's name and its projection (the

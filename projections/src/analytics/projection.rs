@@ -65,26 +65,36 @@ struct Batch {
     lines: Vec<OrderLineRow>,
     statuses: Vec<OrderStatusRow>,
     products: HashMap<String, ProductRow>,
+    /// What the table held, before the batch, of the products it renames.
+    stored: HashMap<String, ProductRow>,
     inventory: Vec<InventoryRow>,
     customers: Vec<CustomerRow>,
     ratings: Vec<RatingRow>,
 }
 
 impl AnalyticsProjection {
-    async fn product(&self, product_id: &str) -> anyhow::Result<Option<ProductRow>> {
+    /// What the table holds of `product_ids`, in one query.
+    async fn products(&self, product_ids: &[&str]) -> anyhow::Result<HashMap<String, ProductRow>> {
+        if product_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
         let rows = self
             .analytics
             .client()
-            .query("SELECT product_id, name, category, brand, version FROM products FINAL WHERE product_id = ?")
-            .bind(product_id)
+            .query("SELECT product_id, name, category, brand, version FROM products FINAL WHERE has(?, product_id)")
+            .bind(product_ids)
             .fetch_all::<ProductRow>()
             .await?;
-        Ok(rows.into_iter().next())
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.product_id.clone(), row))
+            .collect())
     }
 
     /// A product's name, category or brand: a new product needs no look-up; a
-    /// change merges into what is there, unless that already holds it.
-    async fn collect_product(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
+    /// change merges into what is there (read for the whole batch before),
+    /// unless that already holds it.
+    fn collect_product(batch: &mut Batch, event: &Envelope) {
         let (created, name, category, brand) = match event.event() {
             PublishedEvent::ProductCreated {
                 name,
@@ -98,21 +108,21 @@ impl AnalyticsProjection {
                 brand,
                 ..
             } => (false, name.as_ref(), category.as_ref(), brand.as_ref()),
-            _ => return Ok(()),
+            _ => return,
         };
         if !created && name.is_none() && category.is_none() && brand.is_none() {
-            return Ok(());
+            return;
         }
         let current = match batch.products.get(&event.aggregate_id) {
             Some(row) => Some(row.clone()),
             None if created => None,
-            None => self.product(&event.aggregate_id).await?,
+            None => batch.stored.get(&event.aggregate_id).cloned(),
         };
         if current
             .as_ref()
             .is_some_and(|c| c.version >= event.sequence)
         {
-            return Ok(());
+            return;
         }
         let text =
             |new: Option<&String>, old: Option<&String>| new.or(old).cloned().unwrap_or_default();
@@ -124,10 +134,9 @@ impl AnalyticsProjection {
             version: event.sequence,
         };
         batch.products.insert(event.aggregate_id.clone(), merged);
-        Ok(())
     }
 
-    async fn collect(&self, batch: &mut Batch, event: &Envelope) -> anyhow::Result<()> {
+    fn collect(batch: &mut Batch, event: &Envelope) {
         let at = seconds(event);
         let id = event.aggregate_id.clone();
         if let PublishedEvent::OrderCreated {
@@ -153,9 +162,9 @@ impl AnalyticsProjection {
                 version: event.sequence,
                 at,
             });
-            return Ok(());
+            return;
         }
-        self.collect_product(batch, event).await?;
+        Self::collect_product(batch, event);
         match *event.event() {
             PublishedEvent::ProductCreated { inventory, .. }
             | PublishedEvent::ProductUpdated {
@@ -196,8 +205,22 @@ impl AnalyticsProjection {
             }),
             _ => {}
         }
-        Ok(())
     }
+}
+
+/// The products whose name, category or brand `events` change.
+fn renamed(events: &[Envelope]) -> Vec<&str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|event| {
+            matches!(event.event(), PublishedEvent::ProductUpdated { name, category, brand, .. }
+                if name.is_some() || category.is_some() || brand.is_some())
+        })
+        .map(|event| event.aggregate_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[async_trait::async_trait]
@@ -220,9 +243,12 @@ impl Projection for AnalyticsProjection {
     }
 
     async fn apply(&self, events: &[Envelope]) -> anyhow::Result<()> {
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            stored: self.products(&renamed(events)).await?,
+            ..Batch::default()
+        };
         for event in events {
-            self.collect(&mut batch, event).await?;
+            Self::collect(&mut batch, event);
         }
         let products: Vec<ProductRow> = batch.products.into_values().collect();
         insert(&self.analytics, "order_lines", &batch.lines).await?;

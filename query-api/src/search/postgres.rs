@@ -1,7 +1,8 @@
 //! The Postgres search adapter: full-text over `search_products` (category
 //! weighs most, then name, then brand and description), typo tolerance through
 //! the `search_terms` vocabulary (edit distance 1 for words of 4–5 letters, 2
-//! from 6), filters, facets, sorts and pagination.
+//! from 6, for words the vocabulary does not hold), filters, facets, sorts
+//! and pagination.
 //!
 //! A search is at most two statements: one finds the vocabulary's words
 //! within each query word's typo budget, all words at once; the other reads
@@ -19,14 +20,17 @@ const MAX_WORDS: usize = 10;
 
 /// The vocabulary's words within each word's typo budget (`$1` the words'
 /// places in the query, `$2` the words, `$3` their budgets), the five closest
-/// per word. A word `b` edits away is at most `b` letters longer or shorter,
-/// so only the terms of those lengths are compared.
+/// per word. A word the vocabulary holds is taken as spelled right and gets
+/// none (so "camping" does not also find "gaming"). A word `b` edits away is
+/// at most `b` letters longer or shorter, so only the terms of those lengths
+/// are compared.
 const ALTERNATIVES: &str = "SELECT w.place, t.term FROM unnest($1::int4[], $2::text[], $3::int4[]) AS w(place, word, budget) \
      CROSS JOIN LATERAL (\
          SELECT term, levenshtein(term, w.word) AS distance FROM search_terms \
          WHERE length(term) BETWEEN length(w.word) - w.budget AND length(w.word) + w.budget \
            AND levenshtein_less_equal(term, w.word, w.budget) <= w.budget AND term <> w.word \
          ORDER BY distance, term LIMIT 5) t \
+     WHERE NOT EXISTS (SELECT 1 FROM search_terms known WHERE known.term = w.word) \
      ORDER BY w.place, t.distance, t.term";
 
 /// Searches the Postgres read model.
