@@ -385,7 +385,7 @@ async fn the_relay_and_replays_read_a_large_backlog_by_the_index_not_by_sorting_
         (
             "replay",
             atlantic_projections::replay::PAGE_QUERY,
-            format!("'0', 0, 1000, '{mark}'"),
+            format!("'0', 0, 1000, '{mark}', '{{Backlog}}'"),
         ),
     ] {
         let plan = plan(&env.pool, sql, &params).await;
