@@ -30,8 +30,8 @@ struct Args {
     /// The NATS server the API publishes to (for the saga's latencies).
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats_url: String,
-    /// Orders per second of the steady-rate saga run.
-    #[arg(long, default_value_t = 50)]
+    /// Orders per second of the steady-rate saga run (the target's rate).
+    #[arg(long, default_value_t = 100)]
     steady_rate: u32,
     /// The query API (read phase).
     #[arg(

@@ -10,6 +10,12 @@
 //! an optimistic-lock error, as postgres-es reports them; and the rows take
 //! their global positions in sequence order (`ORDER BY`), as the relay needs.
 //! Loads, snapshots and streams are postgres-es's own.
+//!
+//! Every commit also tells this process's relay, if it runs one, that there
+//! is something to publish ([`committed`]); a relay in another process finds
+//! it by polling. (A `NOTIFY` from the events table did this before: at
+//! commit PostgreSQL makes every notifying transaction wait for one lock, held
+//! through the commit's WAL flush, so commits went one flush at a time.)
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
@@ -18,6 +24,7 @@ use cqrs_es::Aggregate;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 
 /// Appends a command's events in one statement.
 const APPEND: &str = "INSERT INTO events \
@@ -26,6 +33,15 @@ const APPEND: &str = "INSERT INTO events \
      FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) \
          AS e(sequence, event_type, event_version, payload, metadata) \
      ORDER BY e.sequence";
+
+/// Commits made by this process since its relay last looked.
+static COMMITTED: Notify = Notify::const_new();
+
+/// Waits until this process commits events (at once if it committed since
+/// the last wait ended): the relay's wake-up.
+pub async fn committed() {
+    COMMITTED.notified().await;
+}
 
 /// The SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
@@ -115,10 +131,16 @@ impl PersistedEventRepository for EventRepository {
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
         match snapshot_update {
-            None => self.append::<A>(events).await,
+            None => self.append::<A>(events).await?,
             // The events and the snapshot in one transaction, as postgres-es writes them.
-            Some(snapshot) => self.postgres_es.persist::<A>(events, Some(snapshot)).await,
+            Some(snapshot) => {
+                self.postgres_es
+                    .persist::<A>(events, Some(snapshot))
+                    .await?
+            }
         }
+        COMMITTED.notify_one();
+        Ok(())
     }
 
     async fn stream_events<A: Aggregate>(

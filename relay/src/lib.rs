@@ -29,6 +29,7 @@ use atlantic_domain::integration::{event_id, message_id, to_integration_event};
 use atlantic_platform::dead_letters::{
     header_map, DeadLetters, Letter, NewLetter, REDRIVE_INTERVAL,
 };
+use atlantic_platform::event_store;
 use atlantic_platform::headers;
 use atlantic_platform::lease::Lease;
 use atlantic_platform::metrics::Metrics;
@@ -36,7 +37,6 @@ use atlantic_platform::streams::{self, EVENTS_STREAM};
 use atlantic_platform::supervisor::until_shutdown;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -45,8 +45,6 @@ use tracing::{info, warn};
 
 /// The advisory lock that elects the active relay.
 const LEADER_LOCK: &str = "relay";
-/// The channel the events table's trigger notifies.
-const CHANNEL: &str = "atlantic_events";
 /// How often the relay measures its lag behind the newest event.
 const LAG_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the relay lets commits gather after a wake-up before it reads:
@@ -54,6 +52,11 @@ const LAG_INTERVAL: Duration = Duration::from_secs(1);
 /// write, acknowledgements awaited together) instead of one each; at rest it
 /// adds this much to the time from commit to publication.
 const GATHER: Duration = Duration::from_millis(2);
+/// How often the relay looks for events committed by other processes (this
+/// process's commits wake it at once, see [`event_store::committed`]).
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How often an idle relay makes sure it still holds the leader's lock.
+const LEASE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The relay's name among the consumers that park dead letters.
 pub const CONSUMER: &str = "relay";
@@ -66,7 +69,6 @@ pub struct Relay {
     dead_letters: DeadLetters,
     max_payload: usize,
     batch_size: i64,
-    poll_interval: Duration,
 }
 
 /// NATS did not take a re-driven event: an outage, not the event's fault.
@@ -137,7 +139,6 @@ impl Relay {
             pool,
             metrics,
             batch_size: 500,
-            poll_interval: Duration::from_millis(100),
         }
     }
 
@@ -165,8 +166,6 @@ impl Relay {
         info!("relay is the active relay");
         streams::ensure(&self.js).await?;
         self.reconcile_with_stream().await?;
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANNEL).await?;
         // The leader is the only writer of the checkpoint, so it keeps it in
         // memory from here on and only writes it.
         let mut checkpoint = self.checkpoint().await?;
@@ -175,6 +174,7 @@ impl Relay {
         // Whether any row is parked: only then do batches look for held
         // aggregates and rounds for letters to drive again.
         let mut parked = self.dead_letters.count(CONSUMER).await? > 0;
+        let mut lease_checked = tokio::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
@@ -191,15 +191,14 @@ impl Relay {
             if published as i64 == self.batch_size {
                 continue;
             }
-            lease.check().await?;
+            if lease_checked.elapsed() >= LEASE_CHECK_INTERVAL {
+                lease.check().await?;
+                lease_checked = tokio::time::Instant::now();
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                notification = listener.recv() => {
-                    notification?;
-                    tokio::time::sleep(GATHER).await;
-                    while listener.next_buffered().is_some() {}
-                }
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = event_store::committed() => tokio::time::sleep(GATHER).await,
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
     }
