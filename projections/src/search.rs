@@ -104,6 +104,8 @@ impl Pending {
     /// Writes what is pending: the creations, then the vocabulary.
     async fn flush(mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
         self.flush_created(tx).await?;
+        self.terms.sort_unstable();
+        self.terms.dedup();
         if !self.terms.is_empty() {
             sqlx::query(
                 "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",

@@ -504,3 +504,66 @@ fn stream_envelope(message: &async_nats::jetstream::message::StreamMessage) -> E
         published: serde_json::from_slice(&message.payload).unwrap(),
     }
 }
+
+#[tokio::test]
+async fn a_batch_renaming_thousands_of_products_keeps_what_it_did_not_change() {
+    let env = TestEnv::new().await;
+    let analytics = Analytics::connect(&clickhouse_url(), &env.clickhouse_database)
+        .await
+        .unwrap();
+    let projection = AnalyticsProjection::new(analytics.clone());
+    // More products than one ClickHouse query text could name (256 KiB).
+    let ids: Vec<String> = (0..8_000)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let event = |id: &str, sequence: i64, body: Value| {
+        let subject = if sequence == 1 {
+            "events.product.created"
+        } else {
+            "events.product.updated"
+        };
+        let mut body = body;
+        body["event"] = json!(&subject["events.".len()..]);
+        body["timestamp"] = json!("2026-01-01T00:00:00Z");
+        body["productId"] = json!(id);
+        Envelope {
+            subject: subject.into(),
+            aggregate_type: "Product".into(),
+            aggregate_id: id.into(),
+            sequence,
+            position: 0,
+            published: serde_json::from_value(body).expect("a published event"),
+        }
+    };
+    let created: Vec<Envelope> = ids
+        .iter()
+        .map(|id| {
+            event(
+                id,
+                1,
+                json!({
+                    "sellerId": uuid::Uuid::nil(), "name": "Teapot", "description": "a teapot",
+                    "category": "kitchen", "brand": "Acme", "price": 10.0,
+                    "specifications": {}, "inventory": 1,
+                }),
+            )
+        })
+        .collect();
+    projection.apply(&created).await.unwrap();
+    let renamed: Vec<Envelope> = ids
+        .iter()
+        .map(|id| event(id, 2, json!({"name": "Kettle"})))
+        .collect();
+    projection.apply(&renamed).await.unwrap();
+
+    let rows: Vec<(String, String, String, u64)> = analytics
+        .client()
+        .query("SELECT name, category, brand, count() FROM products FINAL GROUP BY name, category, brand")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        [("Kettle".into(), "kitchen".into(), "Acme".into(), 8_000)]
+    );
+}

@@ -13,6 +13,9 @@ use clickhouse::Row;
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// Products looked up per query: 1,000 quoted ids are about 40 KB of query.
+const LOOKUP_CHUNK: usize = 1_000;
+
 /// The name of the projection of domain events.
 pub const NAME: &str = "analytics";
 
@@ -73,22 +76,22 @@ struct Batch {
 }
 
 impl AnalyticsProjection {
-    /// What the table holds of `product_ids`, in one query.
+    /// What the table holds of `product_ids`, in one query per
+    /// [`LOOKUP_CHUNK`] of them (ClickHouse refuses a query text over
+    /// `max_query_size`, 256 KiB by default).
     async fn products(&self, product_ids: &[&str]) -> anyhow::Result<HashMap<String, ProductRow>> {
-        if product_ids.is_empty() {
-            return Ok(HashMap::new());
+        let mut found = HashMap::new();
+        for chunk in product_ids.chunks(LOOKUP_CHUNK) {
+            let rows = self
+                .analytics
+                .client()
+                .query("SELECT product_id, name, category, brand, version FROM products FINAL WHERE has(?, product_id)")
+                .bind(chunk)
+                .fetch_all::<ProductRow>()
+                .await?;
+            found.extend(rows.into_iter().map(|row| (row.product_id.clone(), row)));
         }
-        let rows = self
-            .analytics
-            .client()
-            .query("SELECT product_id, name, category, brand, version FROM products FINAL WHERE has(?, product_id)")
-            .bind(product_ids)
-            .fetch_all::<ProductRow>()
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.product_id.clone(), row))
-            .collect())
+        Ok(found)
     }
 
     /// A product's name, category or brand: a new product needs no look-up; a
