@@ -110,6 +110,23 @@ pub async fn wait_applied(
     bail!("the projectors did not apply version {version} within {limit:?}")
 }
 
+/// Waits until the relay has published every event the store holds now.
+pub async fn wait_published(database_url: &str, limit: Duration) -> anyhow::Result<()> {
+    let mark = psql(
+        database_url,
+        "SELECT coalesce(max(global_position), 0) FROM events",
+    )?;
+    let sql = format!("SELECT global_position >= {mark} FROM relay_checkpoint");
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if psql(database_url, &sql)? == "t" {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("the relay did not publish up to {mark} within {limit:?}")
+}
+
 /// The read models that hold a row per product.
 const PRODUCT_PROJECTIONS: [&str; 3] = ["search", "cache", "analytics"];
 

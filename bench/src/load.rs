@@ -104,6 +104,15 @@ pub async fn run(
 }
 
 impl Measured {
+    /// The mean of two measurements of the same workload, figure by figure.
+    pub fn mean(a: &Measured, b: &Measured) -> Measured {
+        Measured {
+            per_second: (a.per_second + b.per_second) / 2.0,
+            p50: (a.p50 + b.p50) / 2,
+            p99: (a.p99 + b.p99) / 2,
+        }
+    }
+
     /// Throughput and percentiles of `latencies` gathered over `elapsed`.
     pub fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> Measured {
         latencies.sort();

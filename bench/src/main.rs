@@ -67,6 +67,13 @@ struct Args {
     /// short of a multiple of 100.
     #[arg(long, default_value_t = 0)]
     history: usize,
+    /// Commands phase: events each product of the history comparison holds
+    /// (0: no comparison).
+    #[arg(long, default_value_t = 10_000)]
+    long_history: usize,
+    /// Commands phase: products on each side of the history comparison.
+    #[arg(long, default_value_t = 32)]
+    history_products: usize,
     /// Read phase: copies of the seeded catalogue added until the store holds
     /// this many products (0: the catalogue as seeded).
     #[arg(long, default_value_t = 0)]
@@ -101,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let shop = setup::Shop::create(&args.api, args.products).await?;
     match args.phase {
-        Phase::Commands => commands(&args, &shop, duration).await,
+        Phase::Commands => {
+            commands(&args, &shop, duration).await?;
+            history_comparison(&args, &shop, duration).await
+        }
         Phase::Saga => sagas(&args, &shop, duration).await,
         Phase::Read => Ok(()),
     }
@@ -126,6 +136,65 @@ async fn commands(args: &Args, shop: &setup::Shop, duration: Duration) -> anyhow
                 result.p99.as_secs_f64() * 1000.0,
                 ceiling,
                 result.per_second / ceiling,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The same adjustments on products just listed and on products whose
+/// history holds `--long-history` events, alternately at each client count,
+/// in one store: what an aggregate's history costs a command, apart from
+/// what the size of the store costs it.
+async fn history_comparison(
+    args: &Args,
+    shop: &setup::Shop,
+    duration: Duration,
+) -> anyhow::Result<()> {
+    if args.long_history < 3 {
+        return Ok(());
+    }
+    let fresh = shop.with_new_products(args.history_products).await?;
+    let long = shop.with_new_products(args.history_products).await?;
+    // Listed (1) + appended + one command through the API, which loads the
+    // whole history once and writes the snapshot the store would hold.
+    history::append_adjustments(&args.database_url, &long.products, args.long_history - 2)?;
+    for &product in &long.products {
+        setup::adjust(&long, product).await?;
+    }
+    history::wait_published(&args.database_url, Duration::from_secs(600)).await?;
+    println!();
+    println!(
+        "| inventory adjustment on {} products | clients | ops/s | p50 ms | p99 ms | against fresh (ops/s, p99) |",
+        args.history_products
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    for &clients in &args.clients {
+        // In the order fresh, long, long, fresh, each side's figures the
+        // mean of its two runs: a drift of the host over the four runs
+        // weighs on both sides alike.
+        let workload = load::Workload::InventoryAdjustment;
+        let mut runs = Vec::new();
+        for shop in [&fresh, &long, &long, &fresh] {
+            runs.push(load::run(shop, workload, clients, duration).await?);
+        }
+        let short = load::Measured::mean(&runs[0], &runs[3]);
+        let with_history = load::Measured::mean(&runs[1], &runs[2]);
+        for (label, m) in [
+            ("just listed", &short),
+            (
+                &*format!("{} events each", args.long_history),
+                &with_history,
+            ),
+        ] {
+            println!(
+                "| {label} | {clients} | {:.0} | {:.2} | {:.2} | {:.2} × / {:.2} × |",
+                m.per_second,
+                ms(m.p50),
+                ms(m.p99),
+                m.per_second / short.per_second,
+                m.p99.as_secs_f64() / short.p99.as_secs_f64(),
             );
         }
     }
@@ -232,7 +301,23 @@ async fn reads(args: &Args, duration: Duration) -> anyhow::Result<()> {
         )
         .await?;
         println!(
-            "| search ({} adapter) | {clients} | {:.0} | {:.2} | {:.2} |",
+            "| search ({} adapter), {} queries asked again and again | {clients} | {:.0} | {:.2} | {:.2} |",
+            args.search_adapter,
+            read::search_paths().len(),
+            m.per_second,
+            ms(m.p50),
+            ms(m.p99)
+        );
+        let m = read::gets_of(
+            &http,
+            &args.query_api,
+            read::unrepeated_search_path,
+            clients,
+            duration,
+        )
+        .await?;
+        println!(
+            "| search ({} adapter), every query asked once | {clients} | {:.0} | {:.2} | {:.2} |",
             args.search_adapter,
             m.per_second,
             ms(m.p50),

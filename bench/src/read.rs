@@ -30,19 +30,40 @@ pub async fn gets(
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Measured> {
+    gets_of(
+        http,
+        base,
+        |i| paths[i % paths.len()].clone(),
+        clients,
+        duration,
+    )
+    .await
+}
+
+/// Closed-loop GETs by `clients` clients for `duration`, the `i`th of all
+/// of `path(i)`.
+pub async fn gets_of(
+    http: &reqwest::Client,
+    base: &str,
+    path: impl Fn(usize) -> String + Sync,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
     let started = Instant::now();
+    let path = &path;
     let tasks = (0..clients).map(|client| async move {
         let mut latencies = Vec::new();
         let mut i = client;
         while started.elapsed() < duration {
+            let path = path(i);
             let sent = Instant::now();
             let ok = http
-                .get(format!("{base}{}", paths[i % paths.len()]))
+                .get(format!("{base}{path}"))
                 .send()
                 .await
                 .map(|r| r.status().is_success())
                 .unwrap_or(false);
-            anyhow::ensure!(ok, "GET {} failed", paths[i % paths.len()]);
+            anyhow::ensure!(ok, "GET {path} failed");
             latencies.push(sent.elapsed());
             i += clients;
         }
@@ -61,6 +82,17 @@ pub fn search_paths() -> Vec<String> {
         .iter()
         .map(|q| format!("/products/search?{q}"))
         .collect()
+}
+
+/// The search paths again, each asked once: the `i`th with a price limit
+/// of its own, a cent below the last one, above every product's price (so
+/// the same hits as without it), so no answer can be given from memory.
+pub fn unrepeated_search_path(i: usize) -> String {
+    let limit = 1_000_000.0 - i as f64 / 100.0;
+    format!(
+        "/products/search?{}&maxPrice={limit:.2}",
+        QUERIES[i % QUERIES.len()]
+    )
 }
 
 /// Product ids found by a few searches.

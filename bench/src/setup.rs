@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// Who and what the load uses.
+#[derive(Clone)]
 pub struct Shop {
     pub api: String,
     pub http: reqwest::Client,
@@ -70,23 +71,7 @@ impl Shop {
             json!({"name": "Bench", "contactEmail": "bench@example.com"}),
         )
         .await?;
-        let mut ids = Vec::with_capacity(products);
-        for i in 0..products {
-            let created = post(
-                &http,
-                format!("{api}/products"),
-                Some(&seller_token),
-                json!({"name": format!("Product {i}"), "description": "d", "category": "bench", "brand": "Bench",
-                       "price": 9.99, "specifications": {}, "inventory": 1_000_000}),
-            )
-            .await?;
-            ids.push(
-                created["id"]
-                    .as_str()
-                    .and_then(|id| Uuid::parse_str(id).ok())
-                    .context("no id")?,
-            );
-        }
+        let ids = list_products(&http, api, &seller_token, products).await?;
         let mut customer_tokens = Vec::new();
         for _ in 0..16 {
             customer_tokens.push(signed_in(&http, api).await?);
@@ -99,6 +84,42 @@ impl Shop {
             products: ids,
         })
     }
+
+    /// The seller lists `count` more products; answers the shop on those alone.
+    pub async fn with_new_products(&self, count: usize) -> anyhow::Result<Shop> {
+        let products = list_products(&self.http, &self.api, &self.seller_token, count).await?;
+        Ok(Shop {
+            products,
+            ..self.clone()
+        })
+    }
+}
+
+/// Lists `count` products as the seller of `seller_token`; answers their ids.
+async fn list_products(
+    http: &reqwest::Client,
+    api: &str,
+    seller_token: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Uuid>> {
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        let created = post(
+            http,
+            format!("{api}/products"),
+            Some(seller_token),
+            json!({"name": format!("Product {i}"), "description": "d", "category": "bench", "brand": "Bench",
+                   "price": 9.99, "specifications": {}, "inventory": 1_000_000}),
+        )
+        .await?;
+        ids.push(
+            created["id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .context("no id")?,
+        );
+    }
+    Ok(ids)
 }
 
 /// One inventory adjustment of a unit on `product`, as its seller.

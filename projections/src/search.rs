@@ -265,6 +265,7 @@ impl Projection for SearchProjection {
             apply_rating(&mut tx, event).await?;
         }
         pending.flush(&mut tx).await?;
+        crate::postgres_batch::next_generation(&mut tx, self.name()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -325,6 +325,78 @@ async fn the_postgres_adapter_keeps_the_search_contract() {
     );
 }
 
+#[tokio::test]
+async fn the_postgres_adapter_answers_from_memory_only_while_the_read_model_is_unchanged() {
+    let env = TestEnv::new().await;
+    let projection = SearchProjection::new(env.pool.clone());
+    let index = PostgresSearch::new(env.pool.clone());
+    let names = |results: SearchResults| -> Vec<String> {
+        results.hits.into_iter().map(|hit| hit.name).collect()
+    };
+    let id = Uuid::now_v7().to_string();
+    let event = |subject: &str, sequence: i64, body: serde_json::Value| {
+        envelope(subject, "Product", &id, sequence, body)
+    };
+    projection
+        .apply(&[event(
+            "events.product.created",
+            1,
+            json!({
+                "productId": id, "sellerId": Uuid::nil(), "name": "Camping Tent", "description": "outdoors",
+                "category": "sports", "brand": "Acme", "price": 10.0, "specifications": {}, "inventory": 1,
+            }),
+        )])
+        .await
+        .unwrap();
+    let camping = query("camping");
+    assert_eq!(
+        names(index.search(&camping).await.unwrap()),
+        ["Camping Tent"]
+    );
+
+    // Every batch moves the read model on: the next answer is computed anew.
+    projection
+        .apply(&[event(
+            "events.product.updated",
+            2,
+            json!({"productId": id, "name": "Camping Stove"}),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(index.search(&camping).await.unwrap()),
+        ["Camping Stove"]
+    );
+
+    // A change that no batch made leaves the generation where it was: this
+    // process answers from memory, another computes the answer.
+    sqlx::query("UPDATE search_products SET name = 'Camping Chair'")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(index.search(&camping).await.unwrap()),
+        ["Camping Stove"]
+    );
+    let elsewhere = PostgresSearch::new(env.pool.clone());
+    assert_eq!(
+        names(elsewhere.search(&camping).await.unwrap()),
+        ["Camping Chair"]
+    );
+
+    // A replay swaps in the read model rebuilt from the event store, which
+    // holds none of these events: no answer of the old tables is given again.
+    atlantic_projections::replay::replay_postgres(
+        &env.pool,
+        &atlantic_projections::search::REPLAY,
+        false,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(index.search(&camping).await.unwrap().total, 0);
+}
+
 /// A client of `meili`, a new products index's name and its projection (the
 /// index made and set up).
 async fn meili_index(meili: &MeiliServer) -> (Client, String, MeiliProjection) {

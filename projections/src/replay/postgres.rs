@@ -73,6 +73,7 @@ pub async fn replay_postgres(
                 .await?;
         }
         tx.execute(format!("DROP SCHEMA {schema}").as_str()).await?;
+        crate::postgres_batch::next_generation(&mut tx, model.name).await?;
         tx.commit().await?;
         Ok(())
     })

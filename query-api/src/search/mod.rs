@@ -1,6 +1,7 @@
 //! Product search behind one trait, so the system runs with Meilisearch or,
 //! where there is none, with the Postgres adapter.
 
+mod answer_cache;
 mod meilisearch;
 mod postgres;
 
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// How hits are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sort {
     /// Best match first.
     Relevance,
@@ -42,7 +43,7 @@ impl Sort {
 }
 
 /// A search, already validated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// Free text; typos are tolerated.
     pub text: String,

@@ -7,9 +7,13 @@
 //! A search is at most two statements: one finds the vocabulary's words
 //! within each query word's typo budget, all words at once; the other reads
 //! the matches once and gives both the page of hits and the facets over all
-//! of them.
+//! of them. A search asked again before the read model changed is answered
+//! from memory ([`AnswerCache`]), after one look at the read model's
+//! generation.
 
+use super::answer_cache::AnswerCache;
 use super::{Hit, SearchIndex, SearchQuery, SearchResults, Sort};
+use atlantic_projections::postgres_batch::generation;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::collections::BTreeMap;
@@ -36,6 +40,7 @@ const ALTERNATIVES: &str = "SELECT w.place, t.term FROM unnest($1::int4[], $2::t
 /// Searches the Postgres read model.
 pub struct PostgresSearch {
     pool: PgPool,
+    answers: AnswerCache,
 }
 
 /// How many edits a query word may be away from a vocabulary word.
@@ -50,7 +55,10 @@ fn typo_budget(word: &str) -> i32 {
 impl PostgresSearch {
     /// The adapter over `pool`.
     pub fn new(pool: PgPool) -> Self {
-        PostgresSearch { pool }
+        PostgresSearch {
+            pool,
+            answers: AnswerCache::new(),
+        }
     }
 
     /// The query's words, each with the vocabulary's words within its typo
@@ -167,6 +175,20 @@ impl SearchIndex for PostgresSearch {
 
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         let started = Instant::now();
+        let generation = generation(&self.pool, self.projection()).await?;
+        if let Some(mut answer) = self.answers.get(generation, query) {
+            answer.processing_time_ms = started.elapsed().as_millis() as u64;
+            return Ok(answer);
+        }
+        let answer = self.run(query, started).await?;
+        self.answers.put(generation, query, &answer);
+        Ok(answer)
+    }
+}
+
+impl PostgresSearch {
+    /// Runs `query` on the read model.
+    async fn run(&self, query: &SearchQuery, started: Instant) -> anyhow::Result<SearchResults> {
         let tsquery = self.tsquery(&query.text).await?;
 
         // Only a search by relevance ranks its matches.
