@@ -7,12 +7,8 @@ use atlantic_domain::order::{Order, OrderCommand, OrderLine};
 use atlantic_domain::user::Address;
 use atlantic_domain::{Money, Role, Text};
 use cqrs_es::Aggregate;
-use futures::{stream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use uuid::Uuid;
-
-/// Products of one order looked up at once.
-const LOOKUPS_AT_ONCE: usize = 8;
 
 /// A line as the customer asks for it: no price, the catalogue sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,20 +73,20 @@ pub async fn place_order(shop: &Shop, caller: &Caller, order: NewOrder) -> Outco
             "each product may appear on one line only",
         ));
     }
-    // A bounded number of look-ups at once, so one large order cannot take
-    // every connection of the pool from other requests.
-    let lines: Vec<OrderLine> = stream::iter(wanted)
-        .map(|line| async move {
-            let product = shop.products.load(&line.product_id.to_string()).await?;
-            Ok::<_, UseCaseError>(OrderLine {
-                product_id: line.product_id,
-                quantity: line.quantity,
-                price: product.price().unwrap_or(Money::ZERO),
-            })
+    let ids: Vec<String> = wanted
+        .iter()
+        .map(|line| line.product_id.to_string())
+        .collect();
+    let products = shop.products.load_many(&ids).await?;
+    let lines: Vec<OrderLine> = wanted
+        .iter()
+        .zip(products)
+        .map(|(line, product)| OrderLine {
+            product_id: line.product_id,
+            quantity: line.quantity,
+            price: product.price().unwrap_or(Money::ZERO),
         })
-        .buffered(LOOKUPS_AT_ONCE)
-        .try_collect()
-        .await?;
+        .collect();
     let order_id = order.order_id.unwrap_or_else(Uuid::now_v7);
     let command = OrderCommand::Place {
         order_id,

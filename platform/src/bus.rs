@@ -21,6 +21,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -99,7 +100,7 @@ where
     /// the cached state caught up with the events after it (one query), or
     /// the state loaded from the store.
     pub async fn load(&self, aggregate_id: &str) -> Result<A, CommandError<A::Error>> {
-        let Some(mut context) = self.cache.get(aggregate_id) else {
+        let Some(context) = self.cache.get(aggregate_id) else {
             return Ok(self.load_from_store(aggregate_id).await?.aggregate);
         };
         let newer = self
@@ -107,29 +108,81 @@ where
             .get_last_events::<A>(aggregate_id, context.current_sequence)
             .await
             .map_err(|e| CommandError::Store(e.to_string()))?;
-        if !newer.is_empty() {
-            for event in newer {
-                let envelope = EventEnvelope::<A>::try_from(upcast(event, &self.upcasters))
-                    .map_err(|e| CommandError::Store(e.to_string()))?;
-                context.current_sequence = envelope.sequence;
-                context.aggregate.apply(envelope.payload);
+        self.caught_up(context, newer)
+    }
+
+    /// The current states of `aggregate_ids`, in their order: the cached ones
+    /// caught up with the events after them in one query for all, the others
+    /// (and an id given twice) loaded one after another.
+    pub async fn load_many(
+        &self,
+        aggregate_ids: &[String],
+    ) -> Result<Vec<A>, CommandError<A::Error>> {
+        let mut cached: HashMap<&str, EventStoreAggregateContext<A>> = aggregate_ids
+            .iter()
+            .filter_map(|id| Some((id.as_str(), self.cache.get(id)?)))
+            .collect();
+        let after: Vec<(&str, usize)> = cached
+            .iter()
+            .map(|(id, context)| (*id, context.current_sequence))
+            .collect();
+        let mut newer: HashMap<String, Vec<SerializedEvent>> = HashMap::new();
+        if !after.is_empty() {
+            for event in self
+                .events
+                .events_after_each::<A>(&after)
+                .await
+                .map_err(|e| CommandError::Store(e.to_string()))?
+            {
+                newer
+                    .entry(event.aggregate_id.clone())
+                    .or_default()
+                    .push(event);
             }
-            let aggregate = context.aggregate.clone();
-            self.cache.put(context);
-            return Ok(aggregate);
         }
-        Ok(context.aggregate)
+        let mut states = Vec::with_capacity(aggregate_ids.len());
+        for id in aggregate_ids {
+            let state = match cached.remove(id.as_str()) {
+                Some(context) => self.caught_up(context, newer.remove(id).unwrap_or_default())?,
+                None => self.load(id).await?,
+            };
+            states.push(state);
+        }
+        Ok(states)
+    }
+
+    /// The state of `context` after `newer`, its aggregate's events after it
+    /// in sequence order (remembered when there were any).
+    fn caught_up(
+        &self,
+        mut context: EventStoreAggregateContext<A>,
+        newer: Vec<SerializedEvent>,
+    ) -> Result<A, CommandError<A::Error>> {
+        if newer.is_empty() {
+            return Ok(context.aggregate);
+        }
+        for event in newer {
+            let envelope = EventEnvelope::<A>::try_from(upcast(event, &self.upcasters))
+                .map_err(|e| CommandError::Store(e.to_string()))?;
+            context.current_sequence = envelope.sequence;
+            context.aggregate.apply(envelope.payload);
+        }
+        let aggregate = context.aggregate.clone();
+        self.cache.put(context);
+        Ok(aggregate)
     }
 
     /// Runs `command` on aggregate `aggregate_id` and commits its events with
     /// `metadata`, retrying concurrency conflicts a bounded number of times.
     ///
-    /// The first attempt runs on the cached state when there is one. Its
-    /// commit succeeds only if no one wrote after that state (the event
-    /// store's primary key holds each sequence once), so a success is as
-    /// good as one on a freshly loaded state; anything else — a conflict, a
-    /// refusal, no change — is tried again on the state in the store, and
-    /// only an answer given on that state is final.
+    /// The first attempt runs on the cached state when there is one, and on
+    /// the state of an aggregate without events when there is none (a
+    /// command that creates its aggregate then needs no load). Its commit
+    /// succeeds only if no one wrote after that state (the event store's
+    /// primary key holds each sequence once), so a success is as good as one
+    /// on a freshly loaded state; anything else — a conflict, a refusal, no
+    /// change — is tried again on the state in the store, and only an answer
+    /// given on that state is final.
     pub async fn execute(
         &self,
         aggregate_id: &str,
@@ -137,7 +190,17 @@ where
         metadata: &CommandMetadata,
     ) -> Result<Committed, CommandError<A::Error>> {
         let _queue = self.stripe(aggregate_id).lock().await;
-        let mut cached = self.cache.get(aggregate_id);
+        let mut cached =
+            Some(
+                self.cache
+                    .get(aggregate_id)
+                    .unwrap_or_else(|| EventStoreAggregateContext {
+                        aggregate_id: aggregate_id.to_string(),
+                        aggregate: A::default(),
+                        current_sequence: 0,
+                        current_snapshot: None,
+                    }),
+            );
         let mut attempt = 0;
         loop {
             let from_store = cached.is_none();

@@ -88,6 +88,58 @@ impl EventRepository {
     }
 }
 
+/// The events of several aggregates of one type after a sequence of each.
+const EVENTS_AFTER_EACH: &str =
+    "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata \
+     FROM unnest($2::text[], $3::bigint[]) AS c(id, after) \
+     JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = c.id AND e.sequence > c.after \
+     ORDER BY e.aggregate_id, e.sequence";
+
+/// One row of [`EVENTS_AFTER_EACH`].
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: Value,
+    metadata: Value,
+}
+
+impl EventRepository {
+    /// The events of each aggregate `(id, after)` of `after`, in one query:
+    /// each aggregate's in sequence order.
+    pub async fn events_after_each<A: Aggregate>(
+        &self,
+        aggregates: &[(&str, usize)],
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let ids: Vec<&str> = aggregates.iter().map(|(id, _)| *id).collect();
+        let after: Vec<i64> = aggregates
+            .iter()
+            .map(|(_, after)| i64::try_from(*after).unwrap_or(i64::MAX))
+            .collect();
+        let rows: Vec<EventRow> = sqlx::query_as(EVENTS_AFTER_EACH)
+            .bind(A::TYPE)
+            .bind(ids)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(persistence_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SerializedEvent {
+                aggregate_id: row.aggregate_id,
+                sequence: usize::try_from(row.sequence).unwrap_or_default(),
+                aggregate_type: A::TYPE.to_string(),
+                event_type: row.event_type,
+                event_version: row.event_version,
+                payload: row.payload,
+                metadata: row.metadata,
+            })
+            .collect())
+    }
+}
+
 fn persistence_error(error: sqlx::Error) -> PersistenceError {
     match &error {
         sqlx::Error::Database(database) if database.code().as_deref() == Some(UNIQUE_VIOLATION) => {

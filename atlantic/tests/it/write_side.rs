@@ -3,6 +3,9 @@
 use crate::support;
 
 use atlantic::system::Components;
+use atlantic_application::catalogue::{change_stock, StockChange};
+use atlantic_application::seed::seed_catalog;
+use atlantic_application::Caller;
 use atlantic_domain::product::Product;
 use atlantic_platform::bus::CommandBus;
 use atlantic_platform::event_store::EventRepository;
@@ -11,6 +14,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 use support::nats::{all_messages, message_count};
 use support::scenario::{address, id_of};
@@ -965,4 +969,61 @@ async fn two_command_apis_on_one_store_each_see_the_others_writes_through_their_
             .inventory(),
         250
     );
+}
+
+#[tokio::test]
+async fn a_process_that_never_saw_an_aggregate_decides_on_the_stores_state() {
+    let env = TestEnv::new().await;
+    let first = env.spawn_app(false).await;
+    let second = env.spawn_app(false).await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let listings =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/catalog/baby+rockers.json");
+    std::fs::copy(&listings, dir.path().join("baby+rockers.json")).expect("the shared catalogue");
+
+    let seeded = seed_catalog(&first.shop, dir.path(), 5, |_| {})
+        .await
+        .expect("seed");
+    assert!(seeded.created > 10, "{seeded:?}");
+    let events = env.event_count().await;
+    // The second process holds none of these products: each creation is
+    // first tried on the state of an aggregate without events, and its
+    // commit, finding the sequence taken, sends it to the store's state,
+    // which refuses a second creation.
+    let again = seed_catalog(&second.shop, dir.path(), 5, |_| {})
+        .await
+        .expect("seed again");
+    assert_eq!((again.created, again.already_present), (0, seeded.created));
+    assert_eq!(env.event_count().await, events, "nothing written twice");
+
+    // Several products at once: the cached ones caught up in one query, the
+    // others loaded, each as the store has it.
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT aggregate_id FROM events WHERE event_type = 'ProductCreated' ORDER BY global_position LIMIT 6",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .expect("the products");
+    for (i, id) in ids.iter().take(4).enumerate() {
+        let product_id = Uuid::parse_str(id).expect("an id");
+        let change = StockChange::Adjust(i as i64 + 1);
+        change_stock(&second.shop, &Caller::system(), product_id, change)
+            .await
+            .expect("adjusted");
+    }
+    let mut wanted = ids.clone();
+    wanted.push(Uuid::now_v7().to_string());
+    let many = first
+        .shop
+        .products
+        .load_many(&wanted)
+        .await
+        .expect("load many");
+    let fresh = CommandBus::<Product>::new(env.pool.clone(), None);
+    for (id, state) in wanted.iter().zip(&many) {
+        assert_eq!(state, &fresh.load(id).await.expect("load"), "product {id}");
+    }
+    assert_eq!(many[0].inventory(), 6, "5 seeded and 1 added elsewhere");
+    assert_eq!(many[3].inventory(), 9, "5 seeded and 4 added elsewhere");
+    assert_eq!(many[6], Product::default(), "an id without events");
 }

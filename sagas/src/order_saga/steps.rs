@@ -69,14 +69,19 @@ impl Saga {
         }
         let mut errors = Vec::new();
         let mut total = Money::ZERO;
-        for line in order.lines() {
+        let ids: Vec<String> = order
+            .lines()
+            .iter()
+            .map(|line| line.product_id.to_string())
+            .collect();
+        let products = self.products.load_many(&ids).await?;
+        for (line, product) in order.lines().iter().zip(products) {
             if line.quantity == 0 {
                 errors.push(format!(
                     "product {}: quantity must be positive",
                     line.product_id
                 ));
             }
-            let product = self.products.load(&line.product_id.to_string()).await?;
             match product.price() {
                 None => errors.push(format!("product {} does not exist", line.product_id)),
                 Some(price) if price != line.price => errors.push(format!(
