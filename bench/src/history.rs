@@ -110,6 +110,15 @@ pub async fn wait_applied(
     bail!("the projectors did not apply version {version} within {limit:?}")
 }
 
+/// Vacuums and analyses the events table and flushes the WAL's dirty pages:
+/// what autovacuum and the checkpointer would do some time after a bulk
+/// insert, done before measuring instead of during it.
+pub fn settle(database_url: &str) -> anyhow::Result<()> {
+    psql(database_url, "VACUUM ANALYZE events")?;
+    psql(database_url, "CHECKPOINT")?;
+    Ok(())
+}
+
 /// Waits until the relay has published every event the store holds now.
 pub async fn wait_published(database_url: &str, limit: Duration) -> anyhow::Result<()> {
     let mark = psql(

@@ -163,6 +163,7 @@ async fn history_comparison(
         setup::adjust(&long, product).await?;
     }
     history::wait_published(&args.database_url, Duration::from_secs(600)).await?;
+    history::settle(&args.database_url)?;
     println!();
     println!(
         "| inventory adjustment on {} products | clients | ops/s | p50 ms | p99 ms | against fresh (ops/s, p99) |",

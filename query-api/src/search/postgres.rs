@@ -197,7 +197,7 @@ impl PostgresSearch {
         );
         match (&tsquery, query.sort) {
             (Some(tsquery), Sort::Relevance) => statement
-                .push("ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ")
+                .push("ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ")
                 .push_bind(tsquery.clone())
                 .push(")) AS score"),
             _ => statement.push("0::real AS score"),
