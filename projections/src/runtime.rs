@@ -35,6 +35,13 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 #[error("applying took longer than {APPLY_TIMEOUT:?}")]
 struct TimedOut;
 
+/// How often a busy projector makes sure it still holds its lease.
+const LEASE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How often a busy projector reads its lag (and so finds that the server
+/// dropped its consumer).
+const LAG_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long the server keeps a consumer nobody fetches from.
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(300);
 
@@ -215,14 +222,20 @@ impl ProjectorRunner {
         let label = format!("projection=\"{name}\"");
         let mut next_delivery = 1;
         let mut redriven = tokio::time::Instant::now() - REDRIVE_INTERVAL;
+        let mut lease_checked = tokio::time::Instant::now() - LEASE_INTERVAL;
+        let mut looked_at_lag = tokio::time::Instant::now() - LAG_INTERVAL;
         self.dead_letters.count(&self.consumer()).await?;
         while !shutdown.is_cancelled() {
             if redriven.elapsed() >= REDRIVE_INTERVAL {
                 self.redrive(&label).await?;
                 redriven = tokio::time::Instant::now();
             }
-            // Still the one instance.
-            lease.check().await?;
+            // Still the one instance (a second one for a moment writes what
+            // the first would: every write is by version).
+            if lease_checked.elapsed() >= LEASE_INTERVAL {
+                lease.check().await?;
+                lease_checked = tokio::time::Instant::now();
+            }
             let mut batch = consumer
                 .fetch()
                 .max_messages(BATCH)
@@ -251,20 +264,27 @@ impl ProjectorRunner {
                         .any(|s| subject_matches(s, m.subject.as_str()))
                 })
                 .collect();
-            if !mine.is_empty() {
-                self.settle(&mine, &label, shutdown).await?;
-            }
+            let applied = match mine.is_empty() {
+                true => Vec::new(),
+                false => self.settle(&mine, &label, shutdown).await?,
+            };
             if !messages.is_empty() {
-                checkpoint::save(&self.pool, name, done, incarnation).await?;
+                let (ids, versions) = self.versions_applied(&applied);
+                checkpoint::save(&self.pool, name, (done, incarnation), &ids, &versions)
+                    .await
+                    .context("cannot save the checkpoint and the versions applied")?;
             }
             // Also how a consumer the server dropped is noticed.
-            let pending = consumer
-                .info()
-                .await
-                .map_err(|e| anyhow::anyhow!("the consumer is gone: {e}"))?
-                .num_pending;
-            self.metrics
-                .set("atlantic_projection_lag_events", &label, pending as i64);
+            if looked_at_lag.elapsed() >= LAG_INTERVAL {
+                let pending = consumer
+                    .info()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the consumer is gone: {e}"))?
+                    .num_pending;
+                self.metrics
+                    .set("atlantic_projection_lag_events", &label, pending as i64);
+                looked_at_lag = tokio::time::Instant::now();
+            }
         }
         Ok(())
     }
@@ -340,27 +360,28 @@ impl ProjectorRunner {
     /// Applies a batch in order; when it fails, applies its events one by
     /// one, in order, each with retries. One that still fails is parked when
     /// the read model's store answers (the event is at fault); otherwise the
-    /// error stops the run, which starts again from the checkpoint.
+    /// error stops the run, which starts again from the checkpoint. Answers
+    /// the events applied.
     async fn settle(
         &self,
         messages: &[&jetstream::Message],
         label: &str,
         shutdown: &CancellationToken,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<Envelope>> {
         let envelopes: Vec<anyhow::Result<Envelope>> =
             messages.iter().map(|m| Envelope::from_message(m)).collect();
         if envelopes.iter().all(Result::is_ok) {
             let all: Vec<Envelope> = envelopes.iter().flatten().cloned().collect();
             if self.attempt(&all).await.is_ok() {
-                self.record_applied(&all).await?;
                 self.metrics.add(
                     "atlantic_projection_events_total",
                     label,
                     messages.len() as i64,
                 );
-                return Ok(());
+                return Ok(all);
             }
         }
+        let mut applied = Vec::new();
         for (message, envelope) in messages.iter().zip(envelopes) {
             let error = match envelope {
                 Ok(envelope) => {
@@ -369,7 +390,7 @@ impl ProjectorRunner {
                         .await
                     {
                         Ok(()) => {
-                            self.record_applied(std::slice::from_ref(&envelope)).await?;
+                            applied.push(envelope);
                             self.metrics
                                 .add("atlantic_projection_events_total", label, 1);
                             continue;
@@ -381,31 +402,20 @@ impl ProjectorRunner {
             };
             self.park(message, error, label).await?;
         }
-        Ok(())
+        Ok(applied)
     }
 
-    /// Records, for a query that waits to read its own write, the version of
-    /// each aggregate `applied` leaves this read model at (domain events only:
-    /// clicks are no one's write to wait for).
-    async fn record_applied(&self, applied: &[Envelope]) -> anyhow::Result<()> {
-        if self.projection.stream() != EVENTS_STREAM || applied.is_empty() {
-            return Ok(());
+    /// The versions a query that waits to read its own write looks for: the
+    /// version of each aggregate `applied` leaves this read model at (domain
+    /// events only: clicks are no one's write to wait for).
+    fn versions_applied<'e>(&self, applied: &'e [Envelope]) -> (Vec<&'e str>, Vec<i64>) {
+        if self.projection.stream() != EVENTS_STREAM {
+            return (Vec::new(), Vec::new());
         }
-        let ids: Vec<&str> = applied.iter().map(|e| e.aggregate_id.as_str()).collect();
-        let versions: Vec<i64> = applied.iter().map(|e| e.sequence).collect();
-        sqlx::query(
-            "INSERT INTO projection_versions (projection, aggregate_id, version) \
-             SELECT $1, id, max(version) FROM unnest($2::text[], $3::bigint[]) AS t(id, version) GROUP BY id \
-             ON CONFLICT (projection, aggregate_id) \
-             DO UPDATE SET version = greatest(projection_versions.version, excluded.version)",
-        )
-        .bind(self.projection.name())
-        .bind(&ids)
-        .bind(&versions)
-        .execute(&self.pool)
-        .await
-        .context("cannot record the versions applied")?;
-        Ok(())
+        applied
+            .iter()
+            .map(|e| (e.aggregate_id.as_str(), e.sequence))
+            .unzip()
     }
 
     /// `error` back when the event is at fault (it may be parked); an error
@@ -459,15 +469,22 @@ mod checkpoint {
     }
 
     /// Records that `projection` dealt with every message up to `done` of the
-    /// stream created at `created`.
+    /// stream created at `created`, and the versions `ids` are at after
+    /// them (the latest of each), in one statement.
     pub async fn save(
         pool: &PgPool,
         projection: &str,
-        done: u64,
-        created: &str,
+        (done, created): (u64, &str),
+        ids: &[&str],
+        versions: &[i64],
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO projection_checkpoints (projection, stream_sequence, stream_created) \
+            "WITH versions AS (\
+                 INSERT INTO projection_versions (projection, aggregate_id, version) \
+                 SELECT $1, id, max(version) FROM unnest($4::text[], $5::bigint[]) AS t(id, version) GROUP BY id \
+                 ON CONFLICT (projection, aggregate_id) \
+                 DO UPDATE SET version = greatest(projection_versions.version, excluded.version)) \
+             INSERT INTO projection_checkpoints (projection, stream_sequence, stream_created) \
              VALUES ($1, $2, $3) \
              ON CONFLICT (projection) DO UPDATE \
              SET stream_sequence = excluded.stream_sequence, stream_created = excluded.stream_created",
@@ -475,6 +492,8 @@ mod checkpoint {
         .bind(projection)
         .bind(i64::try_from(done)?)
         .bind(created)
+        .bind(ids)
+        .bind(versions)
         .execute(pool)
         .await?;
         Ok(())
