@@ -3,6 +3,8 @@
 # NATS server of its own:
 #   1. commands: `atlantic command-api` + `atlantic relay`, driven by
 #      atlantic-bench at several client counts, against pgbench's one-row insert;
+#      then the same adjustments on 32 products just listed and on 32 with
+#      10,000 events each, in one store, alternately;
 #   2. saga: `atlantic serve` (API, relay and order saga), orders end to end;
 #   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
 #      update lag into each read model, and `atlantic replay` throughput
