@@ -35,7 +35,7 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 #[error("applying took longer than {APPLY_TIMEOUT:?}")]
 struct TimedOut;
 
-/// How often a busy projector makes sure it still holds its lease.
+/// How often, at most, a busy projector makes sure it still holds its lease.
 const LEASE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a busy projector reads its lag (and so finds that the server
@@ -230,8 +230,8 @@ impl ProjectorRunner {
                 self.redrive(&label).await?;
                 redriven = tokio::time::Instant::now();
             }
-            // Still the one instance (a second one for a moment writes what
-            // the first would: every write is by version).
+            // Still the one instance: checked before a batch once
+            // LEASE_INTERVAL has passed since the last check.
             if lease_checked.elapsed() >= LEASE_INTERVAL {
                 lease.check().await?;
                 lease_checked = tokio::time::Instant::now();
