@@ -87,6 +87,24 @@ pub fn event_count(database_url: &str) -> anyhow::Result<u64> {
     Ok(psql(database_url, "SELECT count(*) FROM events")?.parse()?)
 }
 
+/// Runs `sql` every 200 ms until it answers `expected`; how long that took,
+/// or `None` when it did not within `limit`.
+async fn poll(
+    database_url: &str,
+    sql: &str,
+    expected: &str,
+    limit: Duration,
+) -> anyhow::Result<Option<Duration>> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if psql(database_url, sql)? == expected {
+            return Ok(Some(started.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(None)
+}
+
 /// Waits until every projector that follows `products` has applied version
 /// `version` of each; answers how long that took.
 pub async fn wait_applied(
@@ -95,19 +113,15 @@ pub async fn wait_applied(
     version: usize,
     limit: Duration,
 ) -> anyhow::Result<Duration> {
-    let started = Instant::now();
     let sql = format!(
         "SELECT count(*) FILTER (WHERE version < {version}) FROM projection_versions \
          WHERE aggregate_id = ANY({})",
         id_array(products)
     );
-    while started.elapsed() < limit {
-        if psql(database_url, &sql)? == "0" {
-            return Ok(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    match poll(database_url, &sql, "0", limit).await? {
+        Some(took) => Ok(took),
+        None => bail!("the projectors did not apply version {version} within {limit:?}"),
     }
-    bail!("the projectors did not apply version {version} within {limit:?}")
 }
 
 /// Vacuums and analyses the events table and flushes the WAL's dirty pages:
@@ -126,14 +140,10 @@ pub async fn wait_published(database_url: &str, limit: Duration) -> anyhow::Resu
         "SELECT coalesce(max(global_position), 0) FROM events",
     )?;
     let sql = format!("SELECT global_position >= {mark} FROM relay_checkpoint");
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if psql(database_url, &sql)? == "t" {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    match poll(database_url, &sql, "t", limit).await? {
+        Some(_) => Ok(()),
+        None => bail!("the relay did not publish up to {mark} within {limit:?}"),
     }
-    bail!("the relay did not publish up to {mark} within {limit:?}")
 }
 
 /// The read models that hold a row per product.
@@ -146,7 +156,6 @@ pub async fn wait_products_applied(
     products: usize,
     limit: Duration,
 ) -> anyhow::Result<Duration> {
-    let started = Instant::now();
     let names: Vec<String> = PRODUCT_PROJECTIONS
         .iter()
         .map(|name| format!("'{name}'"))
@@ -156,13 +165,11 @@ pub async fn wait_products_applied(
          WHERE projection IN ({}) GROUP BY projection HAVING count(*) >= {products}) p",
         names.join(",")
     );
-    while started.elapsed() < limit {
-        if psql(database_url, &sql)? == PRODUCT_PROJECTIONS.len().to_string() {
-            return Ok(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = PRODUCT_PROJECTIONS.len().to_string();
+    match poll(database_url, &sql, &all, limit).await? {
+        Some(took) => Ok(took),
+        None => bail!("the read models did not apply {products} products within {limit:?}"),
     }
-    bail!("the read models did not apply {products} products within {limit:?}")
 }
 
 /// Products in the store.

@@ -190,17 +190,11 @@ where
         metadata: &CommandMetadata,
     ) -> Result<Committed, CommandError<A::Error>> {
         let _queue = self.stripe(aggregate_id).lock().await;
-        let mut cached =
-            Some(
-                self.cache
-                    .get(aggregate_id)
-                    .unwrap_or_else(|| EventStoreAggregateContext {
-                        aggregate_id: aggregate_id.to_string(),
-                        aggregate: A::default(),
-                        current_sequence: 0,
-                        current_snapshot: None,
-                    }),
-            );
+        let mut cached = Some(
+            self.cache
+                .get(aggregate_id)
+                .unwrap_or_else(|| without_events(aggregate_id)),
+        );
         let mut attempt = 0;
         loop {
             let from_store = cached.is_none();
@@ -309,6 +303,16 @@ where
         let mut hasher = DefaultHasher::new();
         aggregate_id.hash(&mut hasher);
         &self.stripes[(hasher.finish() as usize) % STRIPES]
+    }
+}
+
+/// The state of aggregate `aggregate_id` before its first event.
+fn without_events<A: Aggregate>(aggregate_id: &str) -> EventStoreAggregateContext<A> {
+    EventStoreAggregateContext {
+        aggregate_id: aggregate_id.to_string(),
+        aggregate: A::default(),
+        current_sequence: 0,
+        current_snapshot: None,
     }
 }
 
