@@ -65,6 +65,14 @@ impl Mail {
     }
 }
 
+/// The names products were listed under (`$1` their ids), each read by the
+/// primary key: as `aggregate_id = ANY($1)`, a plan made on a young store
+/// read every product's first event.
+pub const PRODUCT_NAMES: &str = "SELECT c.id, e.name FROM unnest($1::text[]) AS c(id) \
+     CROSS JOIN LATERAL ( \
+         SELECT payload -> 'ProductCreated' ->> 'name' AS name FROM events \
+         WHERE aggregate_type = 'Product' AND aggregate_id = c.id AND sequence = 1 LIMIT 1) e";
+
 /// How many products' sellers a notifier keeps in memory before it starts
 /// over.
 const MAX_KNOWN_SELLERS: usize = 100_000;
@@ -311,13 +319,10 @@ impl Notifier {
         products: impl Iterator<Item = Uuid>,
     ) -> anyhow::Result<HashMap<Uuid, String>> {
         let ids: Vec<String> = products.map(|p| p.to_string()).collect();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT aggregate_id, payload -> 'ProductCreated' ->> 'name' FROM events \
-             WHERE aggregate_type = 'Product' AND aggregate_id = ANY($1) AND sequence = 1",
-        )
-        .bind(&ids)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(PRODUCT_NAMES)
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, name)| Uuid::parse_str(&id).ok().map(|id| (id, name)))

@@ -88,11 +88,21 @@ impl EventRepository {
     }
 }
 
-/// The events of several aggregates of one type after a sequence of each.
-const EVENTS_AFTER_EACH: &str =
+/// The events of several aggregates of one type after a sequence of each
+/// (`$1` the type, `$2` the ids, `$3` the sequence after which each is read).
+///
+/// Each aggregate is read on its own (`LATERAL`; its `ORDER BY` keeps the
+/// planner from folding it into a join) by the primary key, whatever the
+/// statistics say: as a join, a plan made while the store was young (no
+/// statistics) read every event of the type by hash, and a prepared
+/// statement kept that plan as the store grew.
+pub const EVENTS_AFTER_EACH: &str =
     "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata \
      FROM unnest($2::text[], $3::bigint[]) AS c(id, after) \
-     JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = c.id AND e.sequence > c.after \
+     CROSS JOIN LATERAL ( \
+         SELECT aggregate_id, sequence, event_type, event_version, payload, metadata FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = c.id AND sequence > c.after \
+         ORDER BY sequence) e \
      ORDER BY e.aggregate_id, e.sequence";
 
 /// One row of [`EVENTS_AFTER_EACH`].

@@ -14,6 +14,7 @@ mod live_status;
 mod notifications;
 mod openapi_conformance;
 mod projector_runtime;
+mod query_plans;
 mod read_side;
 mod relay;
 mod replay;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::nats::{all_messages, free_port, message_count};
+use support::plans::{plan, Planning};
 use support::process::{wait_healthy, Server};
 use support::scenario::Api;
 use support::{eventually, TestEnv};
@@ -336,26 +337,6 @@ async fn a_row_that_cannot_be_published_is_parked_and_holds_only_its_own_aggrega
     app.stop().await;
 }
 
-/// The plan PostgreSQL makes for `sql` run with `params`, as JSON text.
-async fn plan(pool: &sqlx::PgPool, sql: &str, params: &str) -> String {
-    let mut connection = pool.acquire().await.expect("a connection");
-    sqlx::raw_sql(&format!("PREPARE read_next AS {sql}"))
-        .execute(&mut *connection)
-        .await
-        .expect("prepare");
-    let plan: serde_json::Value = sqlx::query_scalar(&format!(
-        "EXPLAIN (FORMAT JSON) EXECUTE read_next({params})"
-    ))
-    .fetch_one(&mut *connection)
-    .await
-    .expect("explain");
-    sqlx::raw_sql("DEALLOCATE read_next")
-        .execute(&mut *connection)
-        .await
-        .expect("deallocate");
-    plan.to_string()
-}
-
 #[tokio::test]
 async fn the_relay_and_replays_read_a_large_backlog_by_the_index_not_by_sorting_it() {
     let env = TestEnv::new().await;
@@ -388,7 +369,9 @@ async fn the_relay_and_replays_read_a_large_backlog_by_the_index_not_by_sorting_
             format!("'0', 0, 1000, '{mark}', '{{Backlog}}'"),
         ),
     ] {
-        let plan = plan(&env.pool, sql, &params).await;
+        let plan = plan(&env.pool, sql, &params, Planning::Custom)
+            .await
+            .to_string();
         assert!(
             plan.contains("\"Index Scan\"") && !plan.contains("\"Sort\""),
             "the {reader} reads its next rows by the index: {plan}"

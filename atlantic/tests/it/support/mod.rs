@@ -3,6 +3,7 @@
 
 pub mod meili;
 pub mod nats;
+pub mod plans;
 pub mod process;
 pub mod scenario;
 pub mod smtp;

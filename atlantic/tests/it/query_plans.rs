@@ -1,0 +1,94 @@
+//! The statements run for every command and every order read their tables by
+//! key, on a young store and on a grown one.
+//!
+//! sqlx prepares every statement, and PostgreSQL keeps a prepared
+//! statement's generic plan until the table is analysed again. A plan made
+//! on a young store (no statistics, a few pages) that joined by hash or
+//! scanned a whole table stayed in use while the store grew: in the saga
+//! benchmark the bus's catch-up read every event of the aggregate's type on
+//! each call, the order views' status update the whole `order_views` table.
+
+use crate::support::plans::{plan, reads_of, Planning};
+use crate::support::TestEnv;
+
+/// A statement, arguments for it, and the table it must read by key: the key
+/// column named in the index condition of every read of the table (of an
+/// index scan, or the recheck of a bitmap scan).
+struct Statement {
+    what: &'static str,
+    sql: &'static str,
+    params: String,
+    table: &'static str,
+    key: &'static str,
+}
+
+fn statements() -> Vec<Statement> {
+    let order = uuid::Uuid::now_v7();
+    vec![
+        Statement {
+            what: "the command bus's catch-up",
+            sql: atlantic_platform::event_store::EVENTS_AFTER_EACH,
+            params: format!("'Order', '{{{order},b}}', '{{1,2}}'"),
+            table: "events",
+            key: "aggregate_id",
+        },
+        Statement {
+            what: "the notifier's product names",
+            sql: atlantic_notifier::PRODUCT_NAMES,
+            params: "'{a,b}'".to_string(),
+            table: "events",
+            key: "aggregate_id",
+        },
+        Statement {
+            what: "the order views' last statuses",
+            sql: atlantic_projections::order_views::LAST_STATUSES,
+            params: format!("'{{{order}}}', '{{Paid}}', '{{2026-12-03T00:00:00Z}}', '{{2}}'"),
+            table: "order_views",
+            key: "order_id",
+        },
+    ]
+}
+
+async fn assert_read_by_key(env: &TestEnv, store: &str) {
+    for Statement {
+        what,
+        sql,
+        params,
+        table,
+        key,
+    } in statements()
+    {
+        for planning in [Planning::Custom, Planning::Generic] {
+            let plan = plan(&env.pool, sql, &params, planning).await;
+            let reads = reads_of(&plan, table);
+            assert!(
+                !reads.is_empty()
+                    && reads
+                        .iter()
+                        .all(|(node, condition)| { node != "Seq Scan" && condition.contains(key) }),
+                "on {store}, {what} reads {table} by {key} ({planning:?} plan): {plan}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_hot_statements_read_by_key_on_a_young_store_and_a_grown_one() {
+    let env = TestEnv::new().await;
+    assert_read_by_key(&env, "a young store").await;
+
+    // 30,000 order events of 3,000 orders, and their views, analysed.
+    sqlx::raw_sql(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Order', 'o' || o, s, 'Placed', '1', '{}', '{}' \
+         FROM generate_series(1, 3000) o, generate_series(1, 10) s; \
+         INSERT INTO order_views (order_id, customer_id, status, items, total_price, created_at, updated_at, version) \
+         SELECT gen_random_uuid(), gen_random_uuid(), 'Created', '[]', 1, now(), now(), 1 \
+         FROM generate_series(1, 3000); \
+         ANALYZE events; ANALYZE order_views",
+    )
+    .execute(&env.pool)
+    .await
+    .expect("a grown store");
+    assert_read_by_key(&env, "a grown store").await;
+}
