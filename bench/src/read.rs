@@ -134,6 +134,22 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// model far behind makes each round wait up to [`WAIT`]).
 const BUDGET: Duration = Duration::from_secs(90);
 
+/// How long after `committed` `shows` first answered true, asking every
+/// 2 ms; `None` when it did not within [`WAIT`].
+async fn visible_after<F, Fut>(committed: Instant, mut shows: F) -> anyhow::Result<Option<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    while committed.elapsed() < WAIT {
+        if shows().await? {
+            return Ok(Some(committed.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(None)
+}
+
 /// Renames `rounds` products (as `admin_token`; fewer when [`BUDGET`] runs
 /// out) and measures, for each, the time from the command's answer to the
 /// new name showing in each read model.
@@ -170,51 +186,46 @@ pub async fn update_lag(
             response.status()
         );
         let committed = Instant::now();
-        let (mut search, mut cache, mut analytics) = (None, None, None);
-        let deadline = committed + WAIT;
-        while (search.is_none() || cache.is_none() || analytics.is_none())
-            && Instant::now() < deadline
-        {
-            if search.is_none() {
-                let page: Value = http
-                    .get(format!("{query_api}/products/search?q={word}"))
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if page["total"].as_u64() == Some(1) {
-                    search = Some(committed.elapsed());
-                }
-            }
-            if cache.is_none() {
-                let doc: Value = http
-                    .get(format!("{query_api}/products/{product}"))
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if doc["name"].as_str().is_some_and(|n| n.contains(&word)) {
-                    cache = Some(committed.elapsed());
-                }
-            }
-            if analytics.is_none() {
-                let sql = format!(
-                    "SELECT name FROM `{}`.products FINAL WHERE product_id = '{product}'",
-                    clickhouse.1
-                );
-                let name = http
-                    .post(clickhouse.0)
-                    .body(sql)
-                    .send()
-                    .await?
-                    .text()
-                    .await?;
-                if name.contains(&word) {
-                    analytics = Some(committed.elapsed());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        // Each read model is asked by a loop of its own, so a slow answer of
+        // one (ClickHouse's `FINAL`) does not delay noticing another.
+        let search_page = || async {
+            let page: Value = http
+                .get(format!("{query_api}/products/search?q={word}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            Ok(page["total"].as_u64() == Some(1))
+        };
+        let cached = || async {
+            let doc: Value = http
+                .get(format!("{query_api}/products/{product}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            Ok(doc["name"].as_str().is_some_and(|n| n.contains(&word)))
+        };
+        let analysed = || async {
+            let sql = format!(
+                "SELECT name FROM `{}`.products FINAL WHERE product_id = '{product}'",
+                clickhouse.1
+            );
+            let name = http
+                .post(clickhouse.0)
+                .body(sql)
+                .send()
+                .await?
+                .text()
+                .await?;
+            Ok(name.contains(&word))
+        };
+        let (search, cache, analytics) = tokio::join!(
+            visible_after(committed, search_page),
+            visible_after(committed, cached),
+            visible_after(committed, analysed),
+        );
+        let (search, cache, analytics) = (search?, cache?, analytics?);
         // One that never arrived counts as the whole wait, and is counted.
         for (lag, arrived) in [
             (&mut lags.search, search),
