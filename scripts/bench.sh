@@ -7,7 +7,8 @@
 #      10,000 events each, in one store, alternately;
 #   2. saga: `atlantic serve` (API, relay and order saga), orders end to end;
 #   3. read: `atlantic serve` on the seeded catalogue: search, product detail,
-#      update lag into each read model, and `atlantic replay` throughput
+#      update lag into each read model, and `atlantic replay` throughput beside
+#      `atlantic serve` and alone
 #      (order views and analytics on the saga phase's orders too);
 #   4. scale: the read phase again with 1,000,000 events in the store and
 #      50,000 products (copies of the seeded catalogue, and 9,499 events on
@@ -171,8 +172,15 @@ read_phase() {
   echo
 }
 
-# `atlantic replay all` with the read phase's components still running.
+# `atlantic replay all` with the read phase's components still running (the
+# saga still working through the orders the phase placed), then again with
+# them stopped: the replays alone.
 replay_all() {
+  echo '```'
+  ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
+  echo '```'
+  stop_components
+  echo "The same replays with nothing else running:"
   echo '```'
   ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
   echo '```'
@@ -181,7 +189,6 @@ replay_all() {
 if wants read; then
   read_phase Postgres --with-commands --products 100 "$@"
   replay_all
-  stop_components
   echo
 fi
 
@@ -190,7 +197,6 @@ if wants scale; then
   echo
   read_phase Postgres --with-commands --products 100 --history 9498 --catalogue-size 50000 "$@"
   replay_all
-  stop_components
   echo
 fi
 
