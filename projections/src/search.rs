@@ -9,6 +9,7 @@ use crate::{Envelope, Projection};
 use atlantic_domain::published::PublishedEvent;
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The projection's name.
@@ -34,13 +35,47 @@ pub fn terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Product creations and vocabulary of one batch, written with one statement
-/// each: creations when the batch reaches an event of another kind (which may
-/// read or change them) and at its end, the terms at its end.
+/// Applies a batch's product updates, one row per product (`$1` the ids,
+/// then the fields an update sets, null where it left them, and `$9` the
+/// versions). It is planned for each batch (not kept prepared): a plan made
+/// while the table was young and kept would scan the whole table.
+pub const UPDATES: &str = "UPDATE search_products p SET \
+        name = coalesce(u.name, p.name), description = coalesce(u.description, p.description), \
+        category = coalesce(u.category, p.category), brand = coalesce(u.brand, p.brand), \
+        price = coalesce(u.price::numeric, p.price), \
+        specifications = coalesce(u.specifications, p.specifications), \
+        inventory = coalesce(u.inventory, p.inventory), version = u.version \
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                 $7::jsonb[], $8::int8[], $9::int8[]) \
+          AS u(product_id, name, description, category, brand, price, specifications, inventory, version) \
+     WHERE p.product_id = ANY($1) AND p.product_id = u.product_id AND p.version < u.version";
+
+/// Product creations, updates and vocabulary of one batch, written with one
+/// statement each: creations before anything that may read or change them,
+/// updates before a deletion and at the batch's end, the terms at its end.
 #[derive(Default)]
 struct Pending {
     created: Created,
+    updated: Updated,
     terms: Vec<String>,
+}
+
+/// The updates of products since the last flush, one vector per column, at
+/// most one per product (the batch's runs of updates come folded, see
+/// [`crate::coalesce`]).
+#[derive(Default)]
+struct Updated {
+    /// The products of `product_id`, to tell one that comes again.
+    pending: HashSet<uuid::Uuid>,
+    product_id: Vec<uuid::Uuid>,
+    name: Vec<Option<String>>,
+    description: Vec<Option<String>>,
+    category: Vec<Option<String>>,
+    brand: Vec<Option<String>>,
+    price: Vec<Option<String>>,
+    specifications: Vec<Option<Value>>,
+    inventory: Vec<Option<i64>>,
+    version: Vec<i64>,
 }
 
 /// The columns of the products created in a row, one vector per column.
@@ -101,9 +136,33 @@ impl Pending {
         Ok(())
     }
 
-    /// Writes what is pending: the creations, then the vocabulary.
+    /// Applies the updates since the last flush, in one statement.
+    async fn flush_updated(&mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+        if self.updated.product_id.is_empty() {
+            return Ok(());
+        }
+        let u = std::mem::take(&mut self.updated);
+        sqlx::query(UPDATES)
+            .persistent(false)
+            .bind(u.product_id)
+            .bind(u.name)
+            .bind(u.description)
+            .bind(u.category)
+            .bind(u.brand)
+            .bind(u.price)
+            .bind(u.specifications)
+            .bind(u.inventory)
+            .bind(u.version)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes what is pending: the creations, the updates, then the
+    /// vocabulary.
     async fn flush(mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
         self.flush_created(tx).await?;
+        self.flush_updated(tx).await?;
         self.terms.sort_unstable();
         self.terms.dedup();
         if !self.terms.is_empty() {
@@ -166,29 +225,25 @@ async fn apply_product(
             inventory,
             ..
         } => {
-            sqlx::query(
-                "UPDATE search_products SET \
-                    name = coalesce($2, name), description = coalesce($3, description), \
-                    category = coalesce($4, category), brand = coalesce($5, brand), \
-                    price = coalesce(($6::text)::numeric, price), \
-                    specifications = coalesce($7, specifications), \
-                    inventory = coalesce($8, inventory), version = $9 \
-                 WHERE product_id = $1 AND version < $9",
-            )
-            .bind(product_id)
-            .bind(name)
-            .bind(description)
-            .bind(category)
-            .bind(brand)
-            .bind(price.map(|price| price.to_string()))
-            .bind(specifications.clone().map(Value::Object))
-            .bind(inventory)
-            .bind(event.sequence)
-            .execute(&mut **tx)
-            .await?;
+            if pending.updated.pending.contains(product_id) {
+                pending.flush_updated(tx).await?;
+            }
+            let u = &mut pending.updated;
+            u.pending.insert(*product_id);
+            u.product_id.push(*product_id);
+            u.name.push(name.clone());
+            u.description.push(description.clone());
+            u.category.push(category.clone());
+            u.brand.push(brand.clone());
+            u.price.push(price.map(|price| price.to_string()));
+            u.specifications
+                .push(specifications.clone().map(Value::Object));
+            u.inventory.push(*inventory);
+            u.version.push(event.sequence);
             pending.remember_terms([name, category, brand].map(|t| t.as_deref()));
         }
         PublishedEvent::ProductDeleted { product_id } => {
+            pending.flush_updated(tx).await?;
             sqlx::query("DELETE FROM search_products WHERE product_id = $1")
                 .bind(product_id)
                 .execute(&mut **tx)

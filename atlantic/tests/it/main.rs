@@ -6,13 +6,13 @@
 mod support;
 
 mod analytics;
-mod cache_batches;
 mod cart;
 mod consistency;
 mod hostile_input;
 mod live_status;
 mod notifications;
 mod openapi_conformance;
+mod product_batches;
 mod projector_runtime;
 mod query_plans;
 mod read_side;

@@ -1,10 +1,12 @@
-//! The product cache applies a batch as it would apply its events one by one:
-//! creations, changes, deletions and redeliveries of several products mixed.
+//! The product cache and the search tables apply a batch as they would apply
+//! its events one by one: creations, changes, deletions and redeliveries of
+//! several products mixed.
 
 use crate::search_contract::envelope;
 use crate::support::{redis_url, TestEnv};
 
 use atlantic_projections::cache::{CacheProjection, ProductCache};
+use atlantic_projections::search::SearchProjection;
 use atlantic_projections::{Envelope, Projection};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,6 +23,17 @@ fn created(id: &str, name: &str) -> Envelope {
             "specifications": {}, "inventory": 3,
         }),
     )
+}
+
+/// Every product of the search tables, as text, in id order.
+async fn search_rows(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT concat_ws('|', product_id, name, description, category, brand, price, \
+                specifications, inventory, version) FROM search_products ORDER BY product_id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("the search tables")
 }
 
 fn updated(id: &str, sequence: i64, body: Value) -> Envelope {
@@ -106,4 +119,74 @@ async fn a_batch_leaves_the_cache_as_its_events_one_by_one_do() {
         .await
         .unwrap();
     assert_eq!(batched.get(&a).await.unwrap(), Some(a_doc));
+}
+
+#[tokio::test]
+async fn a_batch_leaves_the_search_tables_as_its_events_one_by_one_do() {
+    let (batched, single) = (TestEnv::new().await, TestEnv::new().await);
+    let [a, b, c, d] = [0; 4].map(|_| Uuid::now_v7().to_string());
+    let events = vec![
+        created(&a, "Teapot"),
+        updated(&a, 2, json!({"name": "Big Teapot"})),
+        created(&b, "Kettle"),
+        created(&d, "Cup"),
+        updated(&b, 2, json!({"inventory": 0})),
+        updated(&d, 2, json!({"inventory": 9})),
+        updated(&a, 3, json!({"price": 20.0})),
+        deleted(&b, 3),
+        // After its deletion, a product's updates find no row.
+        updated(&b, 4, json!({"name": "Ghost"})),
+        updated(&c, 5, json!({"name": "Unknown"})),
+        // Delivered again between two updates of its product.
+        created(&a, "Teapot"),
+        updated(
+            &a,
+            4,
+            json!({"brand": "Acme Deluxe", "description": "a big teapot"}),
+        ),
+        updated(
+            &d,
+            3,
+            json!({"price": 3.5, "specifications": {"colour": "blue"}}),
+        ),
+    ];
+    SearchProjection::new(batched.pool.clone())
+        .apply(&events)
+        .await
+        .unwrap();
+    let one_by_one = SearchProjection::new(single.pool.clone());
+    for event in &events {
+        one_by_one.apply(std::slice::from_ref(event)).await.unwrap();
+    }
+    let rows = search_rows(&batched.pool).await;
+    assert_eq!(rows, search_rows(&single.pool).await);
+    assert_eq!(
+        rows.len(),
+        2,
+        "a and d, b deleted, c never created: {rows:?}"
+    );
+    let a_row = rows
+        .iter()
+        .find(|row| row.starts_with(&a))
+        .expect("a's row");
+    assert_eq!(
+        a_row,
+        &format!("{a}|Big Teapot|a big teapot|kitchen > teapots|Acme Deluxe|20.00|{{}}|3|4")
+    );
+    let d_row = rows
+        .iter()
+        .find(|row| row.starts_with(&d))
+        .expect("d's row");
+    assert_eq!(
+        d_row,
+        &format!("{d}|Cup|a thing|kitchen > teapots|Acme|3.50|{{\"colour\": \"blue\"}}|9|3")
+    );
+
+    // Delivered again up to the deletion (as after a crash before the
+    // checkpoint), a batch changes no row.
+    SearchProjection::new(batched.pool.clone())
+        .apply(&events[..8])
+        .await
+        .unwrap();
+    assert_eq!(search_rows(&batched.pool).await, rows);
 }
