@@ -134,6 +134,11 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// model far behind makes each round wait up to [`WAIT`]).
 const BUDGET: Duration = Duration::from_secs(90);
 
+/// The JSON body of a GET of `url`.
+async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    Ok(http.get(url).send().await?.json().await?)
+}
+
 /// How long after `committed` `shows` first answered true, asking every
 /// 2 ms; `None` when it did not within [`WAIT`].
 async fn visible_after<F, Fut>(committed: Instant, mut shows: F) -> anyhow::Result<Option<Duration>>
@@ -189,21 +194,11 @@ pub async fn update_lag(
         // Each read model is asked by a loop of its own, so a slow answer of
         // one (ClickHouse's `FINAL`) does not delay noticing another.
         let search_page = || async {
-            let page: Value = http
-                .get(format!("{query_api}/products/search?q={word}"))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let page = get_json(http, &format!("{query_api}/products/search?q={word}")).await?;
             Ok(page["total"].as_u64() == Some(1))
         };
         let cached = || async {
-            let doc: Value = http
-                .get(format!("{query_api}/products/{product}"))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let doc = get_json(http, &format!("{query_api}/products/{product}")).await?;
             Ok(doc["name"].as_str().is_some_and(|n| n.contains(&word)))
         };
         let analysed = || async {

@@ -66,7 +66,7 @@ struct Pending {
 #[derive(Default)]
 struct Updated {
     /// The products of `product_id`, to tell one that comes again.
-    pending: HashSet<uuid::Uuid>,
+    products: HashSet<uuid::Uuid>,
     product_id: Vec<uuid::Uuid>,
     name: Vec<Option<String>>,
     description: Vec<Option<String>>,
@@ -225,11 +225,11 @@ async fn apply_product(
             inventory,
             ..
         } => {
-            if pending.updated.pending.contains(product_id) {
+            if pending.updated.products.contains(product_id) {
                 pending.flush_updated(tx).await?;
             }
             let u = &mut pending.updated;
-            u.pending.insert(*product_id);
+            u.products.insert(*product_id);
             u.product_id.push(*product_id);
             u.name.push(name.clone());
             u.description.push(description.clone());
