@@ -172,23 +172,25 @@ read_phase() {
   echo
 }
 
-# `atlantic replay all` with the read phase's components still running (the
-# saga still working through the orders the phase placed), then again with
-# them stopped: the replays alone.
+# `atlantic replay all`, its figures in a code block.
 replay_all() {
-  echo '```'
-  ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
-  echo '```'
-  stop_components
-  echo "The same replays with nothing else running:"
   echo '```'
   ./target/release/atlantic replay all 2>/dev/null | grep -v '^\s*$'
   echo '```'
 }
 
+# The replays with the read phase's components still running (the saga still
+# working through the orders the phase placed), then with them stopped.
+replays_beside_and_alone() {
+  replay_all
+  stop_components
+  echo "The same replays with nothing else running:"
+  replay_all
+}
+
 if wants read; then
   read_phase Postgres --with-commands --products 100 "$@"
-  replay_all
+  replays_beside_and_alone
   echo
 fi
 
@@ -196,7 +198,7 @@ if wants scale; then
   echo "## Scale: 1,000,000 events, 50,000 products"
   echo
   read_phase Postgres --with-commands --products 100 --history 9498 --catalogue-size 50000 "$@"
-  replay_all
+  replays_beside_and_alone
   echo
 fi
 
