@@ -19,12 +19,17 @@ docker_ok() { have docker && timeout 20 docker info >/dev/null 2>&1 && docker co
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # "Answers" means usable by the tests, so Postgres must take trust auth over
-# TCP and allow enough connections.
-pg_max_conn() {
+# TCP, allow enough connections and run autovacuum: the read models update
+# their rows in place, and a table never vacuumed nor analysed grows with
+# dead rows and is planned on no statistics.
+pg_setting() {
   psql "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=2" \
-    -w -XAtqc 'SHOW max_connections' 2>/dev/null
+    -w -XAtqc "SHOW $1" 2>/dev/null
 }
-postgres_ok() { local n; n=$(pg_max_conn) && [ "${n:-0}" -ge "$PG_MIN_CONNECTIONS" ]; }
+postgres_ok() {
+  local n; n=$(pg_setting max_connections) && [ "${n:-0}" -ge "$PG_MIN_CONNECTIONS" ] \
+    && [ "$(pg_setting autovacuum)" = on ]
+}
 nats_ok() { port_open 4222; }
 redis_ok() {
   if have redis-cli; then [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
@@ -64,12 +69,15 @@ start_postgres() {
     pg_cluster start
   fi
   wait_for postgres_port "$WAIT_SECS" || die "postgres does not accept connections on 127.0.0.1:5432"
-  local n; n=$(pg_max_conn) || die "postgres: cannot connect as postgres on 127.0.0.1 (check $conf/pg_hba.conf)"
-  if [ "$n" -lt "$PG_MIN_CONNECTIONS" ]; then
-    # conf.d is included last, so this wins; max_connections needs a restart.
-    log "postgres: max_connections $n -> $PG_MIN_CONNECTIONS (restart)"
-    echo "max_connections = $PG_MIN_CONNECTIONS" | $SUDO tee "$conf/conf.d/95-atlantic.conf" >/dev/null
-    pg_cluster restart
+  local n; n=$(pg_setting max_connections) || die "postgres: cannot connect as postgres on 127.0.0.1 (check $conf/pg_hba.conf)"
+  if [ "$n" -lt "$PG_MIN_CONNECTIONS" ] || [ "$(pg_setting autovacuum)" != on ]; then
+    # conf.d is included last, so this wins; max_connections needs a
+    # restart, autovacuum a reload.
+    log "postgres: max_connections $PG_MIN_CONNECTIONS (was $n) and autovacuum on in $conf/conf.d/95-atlantic.conf"
+    printf 'max_connections = %s\nautovacuum = on\n' "$PG_MIN_CONNECTIONS" \
+      | $SUDO tee "$conf/conf.d/95-atlantic.conf" >/dev/null
+    if [ "$n" -lt "$PG_MIN_CONNECTIONS" ]; then pg_cluster restart; else pg_cluster reload; fi
+    wait_for postgres "$WAIT_SECS" || die "postgres did not take $conf/conf.d/95-atlantic.conf"
   fi
 }
 postgres_port_ok() { have pg_isready && pg_isready -q -h 127.0.0.1 -p 5432 || port_open 5432; }

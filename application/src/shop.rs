@@ -9,6 +9,7 @@ use atlantic_domain::seller::Seller;
 use atlantic_domain::user::User;
 use atlantic_domain::DomainError;
 use atlantic_platform::bus::CommandBus;
+use atlantic_platform::buses::Buses;
 use atlantic_platform::carts::CartStore;
 use atlantic_platform::sessions::SessionStore;
 use sqlx::PgPool;
@@ -40,15 +41,16 @@ pub struct Shop {
 }
 
 impl Shop {
-    /// The buses over `pool`, with `sessions` (carts share its connection and prefix).
-    pub fn new(pool: PgPool, sessions: SessionStore) -> Self {
+    /// The process's `buses` over `pool`, with `sessions` (carts share its
+    /// connection and prefix).
+    pub fn new(pool: PgPool, buses: &Buses, sessions: SessionStore) -> Self {
         Shop {
-            users: Arc::new(CommandBus::new(pool.clone(), None)),
-            sellers: Arc::new(CommandBus::new(pool.clone(), None)),
-            products: Arc::new(CommandBus::new(pool.clone(), Some(100))),
-            orders: Arc::new(CommandBus::new(pool.clone(), None)),
-            ratings: Arc::new(CommandBus::new(pool.clone(), None)),
-            comments: Arc::new(CommandBus::new(pool.clone(), None)),
+            users: buses.users.clone(),
+            sellers: buses.sellers.clone(),
+            products: buses.products.clone(),
+            orders: buses.orders.clone(),
+            ratings: buses.ratings.clone(),
+            comments: buses.comments.clone(),
             pool,
             carts: CartStore::new(sessions.connection(), sessions.prefix().to_string()),
             sessions,

@@ -17,9 +17,11 @@ use atlantic_domain::product::Product;
 use atlantic_domain::seller::Seller;
 use atlantic_domain::user::User;
 use atlantic_platform::bus::CommandBus;
+use atlantic_platform::buses::Buses;
 use atlantic_projections::{Envelope, Projection};
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::sync::Arc;
 use templates::Templates;
 use uuid::Uuid;
 
@@ -31,24 +33,25 @@ pub struct Notifier {
     pool: PgPool,
     transport: Transport,
     settings: MailSettings,
-    orders: CommandBus<Order>,
-    products: CommandBus<Product>,
-    sellers: CommandBus<Seller>,
-    users: CommandBus<User>,
+    orders: Arc<CommandBus<Order>>,
+    products: Arc<CommandBus<Product>>,
+    sellers: Arc<CommandBus<Seller>>,
+    users: Arc<CommandBus<User>>,
     templates: Templates,
     /// Each product's seller, as loaded once (see `compose::seller_of`).
     sellers_of_products: std::sync::Mutex<HashMap<Uuid, Uuid>>,
 }
 
 impl Notifier {
-    /// A notifier reading `pool` (the event store) and sending as `settings` say.
-    pub fn new(pool: PgPool, settings: MailSettings) -> anyhow::Result<Self> {
+    /// A notifier reading `pool` (the event store) through the process's
+    /// `buses` and sending as `settings` say.
+    pub fn new(pool: PgPool, buses: &Buses, settings: MailSettings) -> anyhow::Result<Self> {
         Ok(Notifier {
             transport: Transport::new(&settings)?,
-            orders: CommandBus::new(pool.clone(), None),
-            products: CommandBus::new(pool.clone(), Some(100)),
-            sellers: CommandBus::new(pool.clone(), None),
-            users: CommandBus::new(pool.clone(), None),
+            orders: buses.orders.clone(),
+            products: buses.products.clone(),
+            sellers: buses.sellers.clone(),
+            users: buses.users.clone(),
             templates: Templates::new()?,
             sellers_of_products: std::sync::Mutex::new(HashMap::new()),
             pool,

@@ -27,6 +27,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use crate::metadata::CommandMetadata;
+use crate::metrics::Metrics;
+
+/// The counter of aggregates loaded whole from the store (each a miss of the
+/// bus's cache), labelled by aggregate type.
+pub const LOADS_METRIC: &str = "atlantic_aggregate_loads_total";
 
 /// How many times a conflicting command is tried before answering 409.
 const MAX_ATTEMPTS: u32 = 20;
@@ -69,6 +74,9 @@ pub struct CommandBus<A: Aggregate> {
     cache: AggregateCache<A>,
     snapshot_every: Option<usize>,
     stripes: Vec<Mutex<()>>,
+    metrics: Metrics,
+    /// `aggregate="<type>"`, the label of this bus's counters.
+    label: String,
 }
 
 impl<A> CommandBus<A>
@@ -80,7 +88,7 @@ where
     /// A bus over the event store in `pool`. With `snapshot_every`, a snapshot is
     /// written every that many events (for aggregates with long histories).
     pub fn new(pool: PgPool, snapshot_every: Option<usize>) -> Self {
-        let repo = EventRepository::new(pool.clone());
+        let repo = EventRepository::new(pool.clone(), snapshot_every);
         let store = match snapshot_every {
             Some(size) => PersistedEventStore::new_snapshot_store(repo, size),
             None => PersistedEventStore::new_event_store(repo),
@@ -88,12 +96,20 @@ where
         .with_upcasters(atlantic_domain::versioning::upcasters());
         CommandBus {
             store,
-            events: EventRepository::new(pool),
+            events: EventRepository::new(pool, snapshot_every),
             upcasters: atlantic_domain::versioning::upcasters(),
             cache: AggregateCache::new(),
             snapshot_every,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            metrics: Metrics::default(),
+            label: format!("aggregate=\"{}\"", A::TYPE),
         }
+    }
+
+    /// The bus, counting its loads from the store in `metrics`
+    /// ([`LOADS_METRIC`]).
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        CommandBus { metrics, ..self }
     }
 
     /// The aggregate's current state (the default state when it has no events):
@@ -282,6 +298,7 @@ where
             .load_aggregate(aggregate_id)
             .await
             .map_err(store_error)?;
+        self.metrics.add(LOADS_METRIC, &self.label, 1);
         self.cache.put(EventStoreAggregateContext {
             aggregate_id: context.aggregate_id.clone(),
             aggregate: context.aggregate.clone(),

@@ -1,6 +1,7 @@
-//! The event store's repository: postgres-es's, except for the commit of a
-//! command's events when no snapshot is due (nearly every command), which is
-//! one statement instead of three round trips.
+//! The event store's repository: postgres-es's, except for commits. A
+//! command's events when no snapshot is due (nearly every command) are one
+//! statement instead of three round trips; with a snapshot, the events and
+//! the snapshot are one transaction that commits both or neither.
 //!
 //! postgres-es appends events as `BEGIN`, one `INSERT` per event and `COMMIT`.
 //! Here they go in as one `INSERT … SELECT FROM UNNEST(…)`: a single
@@ -9,7 +10,17 @@
 //! concurrent writer's sequence and the unique indexes a duplicate, both as
 //! an optimistic-lock error, as postgres-es reports them; and the rows take
 //! their global positions in sequence order (`ORDER BY`), as the relay needs.
-//! Loads, snapshots and streams are postgres-es's own.
+//!
+//! postgres-es writes a snapshot by its number (`UPDATE … WHERE
+//! current_snapshot = <the one loaded>`) and reports a mismatch only after
+//! committing the events: a bus whose cached number was behind (another
+//! writer took the snapshot meanwhile) saw a conflict for events that were
+//! in the store, and ran the command again. Here the snapshot replaces the
+//! aggregate's older ones in the events' transaction: the events' primary
+//! key already proves the writer holds the sequence, so no number is
+//! compared. The snapshot is taken at the last multiple of the snapshot size
+//! the events reach (where cqrs-es computed its state), not at their last
+//! event. Loads and streams are postgres-es's own.
 //!
 //! Every commit also tells this process's relay, if it runs one, that there
 //! is something to publish ([`committed`]); a relay in another process finds
@@ -34,6 +45,13 @@ const APPEND: &str = "INSERT INTO events \
          AS e(sequence, event_type, event_version, payload, metadata) \
      ORDER BY e.sequence";
 
+/// Replaces an aggregate's snapshots with the one at `$3` (`$1` the type,
+/// `$2` the id, `$4` its number, `$5` the state).
+const REPLACE_SNAPSHOT: &str = "WITH older AS (\
+         DELETE FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2) \
+     INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload) \
+     VALUES ($1, $2, $3, $4, $5)";
+
 /// Commits made by this process since its relay last looked.
 static COMMITTED: Notify = Notify::const_new();
 
@@ -50,42 +68,78 @@ const UNIQUE_VIOLATION: &str = "23505";
 pub struct EventRepository {
     pool: PgPool,
     postgres_es: PostgresEventRepository,
+    snapshot_every: Option<usize>,
 }
 
 impl EventRepository {
-    /// The repository over the `events` and `snapshots` tables in `pool`.
-    pub fn new(pool: PgPool) -> Self {
+    /// The repository over the `events` and `snapshots` tables in `pool`,
+    /// of aggregates snapshotted every `snapshot_every` events (if at all).
+    pub fn new(pool: PgPool, snapshot_every: Option<usize>) -> Self {
         EventRepository {
             postgres_es: PostgresEventRepository::new(pool.clone()),
             pool,
+            snapshot_every,
         }
     }
 
-    async fn append<A: Aggregate>(
+    /// The events, and the aggregate's state after the last multiple of the
+    /// snapshot size they reach as its only snapshot, in one transaction.
+    async fn append_with_snapshot<A: Aggregate>(
         &self,
         events: &[SerializedEvent],
+        aggregate_id: &str,
+        state: &Value,
     ) -> Result<(), PersistenceError> {
-        let Some(first) = events.first() else {
-            return Ok(());
-        };
-        let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
-        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-        let versions: Vec<&str> = events.iter().map(|e| e.event_version.as_str()).collect();
-        let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
-        let metadata: Vec<&Value> = events.iter().map(|e| &e.metadata).collect();
-        sqlx::query(APPEND)
+        let size = self
+            .snapshot_every
+            .filter(|size| *size > 0)
+            .ok_or_else(|| {
+                PersistenceError::UnknownError(
+                    "a snapshot of an aggregate without a snapshot size".into(),
+                )
+            })?;
+        let last = events.last().map_or(0, |event| event.sequence);
+        let at = last / size * size;
+        let mut transaction = self.pool.begin().await.map_err(persistence_error)?;
+        append::<A>(&mut *transaction, events).await?;
+        sqlx::query(REPLACE_SNAPSHOT)
             .bind(A::TYPE)
-            .bind(first.aggregate_id.as_str())
-            .bind(sequences)
-            .bind(types)
-            .bind(versions)
-            .bind(payloads)
-            .bind(metadata)
-            .execute(&self.pool)
+            .bind(aggregate_id)
+            .bind(i64::try_from(at).unwrap_or(i64::MAX))
+            .bind(i64::try_from(at / size).unwrap_or(i64::MAX))
+            .bind(state)
+            .execute(&mut *transaction)
             .await
             .map_err(persistence_error)?;
-        Ok(())
+        transaction.commit().await.map_err(persistence_error)
     }
+}
+
+/// Appends `events` of one aggregate of type `A` in one statement.
+async fn append<'e, A: Aggregate>(
+    executor: impl sqlx::PgExecutor<'e>,
+    events: &[SerializedEvent],
+) -> Result<(), PersistenceError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let versions: Vec<&str> = events.iter().map(|e| e.event_version.as_str()).collect();
+    let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
+    let metadata: Vec<&Value> = events.iter().map(|e| &e.metadata).collect();
+    sqlx::query(APPEND)
+        .bind(A::TYPE)
+        .bind(first.aggregate_id.as_str())
+        .bind(sequences)
+        .bind(types)
+        .bind(versions)
+        .bind(payloads)
+        .bind(metadata)
+        .execute(executor)
+        .await
+        .map_err(persistence_error)?;
+    Ok(())
 }
 
 /// The events of several aggregates of one type after a sequence of each
@@ -193,11 +247,9 @@ impl PersistedEventRepository for EventRepository {
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
         match snapshot_update {
-            None => self.append::<A>(events).await?,
-            // The events and the snapshot in one transaction, as postgres-es writes them.
-            Some(snapshot) => {
-                self.postgres_es
-                    .persist::<A>(events, Some(snapshot))
+            None => append::<A>(&self.pool, events).await?,
+            Some((aggregate_id, state, _)) => {
+                self.append_with_snapshot::<A>(events, &aggregate_id, &state)
                     .await?
             }
         }

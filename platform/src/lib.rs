@@ -1,10 +1,11 @@
-//! What every Atlantic component shares: the event store's command bus and
-//! its cache of aggregates, the Postgres pool and migrations, NATS streams,
+//! What every Atlantic component shares: the event store's command buses and
+//! their cache of aggregates, the Postgres pool and migrations, NATS streams,
 //! metrics, command metadata, the dead-letter mechanism, the Redis stores
 //! (sessions, carts), password hashing, and the HTTP kit.
 
 pub mod aggregate_cache;
 pub mod bus;
+pub mod buses;
 pub mod carts;
 pub mod db;
 pub mod dead_letters;

@@ -265,6 +265,9 @@ pub(super) struct Run {
     /// Seconds before a parked saga step is first tried again (doubling to an hour).
     #[arg(long, env = "SAGA_REDRIVE_WAIT_SECS", default_value_t = 60)]
     pub(super) saga_redrive_wait_secs: u64,
+    /// Orders the saga handles at once (one order's events stay in order).
+    #[arg(long, env = "SAGA_WORKERS", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(super) saga_workers: u16,
     #[command(flatten)]
     pub(super) mail: MailOptions,
 }
@@ -343,6 +346,7 @@ impl Run {
                 max_deliveries: self.saga_max_deliveries,
                 ack_wait: Duration::from_secs(self.saga_ack_wait_secs),
                 redrive_wait: Duration::from_secs(self.saga_redrive_wait_secs),
+                workers: usize::from(self.saga_workers),
                 ..SagaSettings::default()
             },
             mail: self.mail.settings(),

@@ -4,6 +4,7 @@
 use super::config::Config;
 use anyhow::Context;
 use atlantic_application::Shop;
+use atlantic_platform::buses::Buses;
 use atlantic_platform::metrics::Metrics;
 use atlantic_platform::sessions::SessionStore;
 use atlantic_platform::{db, redis_connection, streams};
@@ -22,6 +23,8 @@ pub struct Connections {
     pub pool: PgPool,
     /// The counters every component adds to, served on `/metrics`.
     pub metrics: Metrics,
+    /// The command buses every component of the process shares.
+    pub buses: Buses,
     nats: OnceCell<async_nats::Client>,
     redis: OnceCell<ConnectionManager>,
     analytics: OnceCell<Analytics>,
@@ -32,10 +35,12 @@ impl Connections {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         db::migrate(&config.database_url).await?;
         let pool = db::connect(&config.database_url, config.max_connections).await?;
+        let metrics = Metrics::default();
         Ok(Connections {
             config: config.clone(),
+            buses: Buses::new(&pool, &metrics),
             pool,
-            metrics: Metrics::default(),
+            metrics,
             nats: OnceCell::new(),
             redis: OnceCell::new(),
             analytics: OnceCell::new(),
@@ -92,7 +97,11 @@ impl Connections {
 
     /// The write side the use cases act on (Postgres and Redis).
     pub async fn shop(&self) -> anyhow::Result<Shop> {
-        Ok(Shop::new(self.pool.clone(), self.sessions().await?))
+        Ok(Shop::new(
+            self.pool.clone(),
+            &self.buses,
+            self.sessions().await?,
+        ))
     }
 
     /// The stores the read models write to; ClickHouse only when `analytics`.

@@ -111,6 +111,7 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
     if components.saga {
         let saga = Arc::new(OrderSaga::new(
             pool.clone(),
+            &connections.buses,
             async_nats::jetstream::new(connections.nats().await?),
             Arc::new(SandboxPaymentGateway::new(pool.clone())),
             Arc::new(SandboxCarrier::new(pool.clone())),
@@ -149,7 +150,7 @@ pub async fn start(config: &Config, components: &Components) -> anyhow::Result<R
                 "no SMTP_URL: the notifier writes each mail as an .eml file into this folder"
             ),
         }
-        let notifier = Notifier::new(pool.clone(), settings.clone())?;
+        let notifier = Notifier::new(pool.clone(), &connections.buses, settings.clone())?;
         let runner = ProjectorRunner::new(
             async_nats::jetstream::new(connections.nats().await?),
             pool.clone(),

@@ -5,6 +5,7 @@ use crate::support;
 use async_nats::jetstream::message::StreamMessage;
 use atlantic_domain::order::OrderStatus;
 use atlantic_domain::payment::PaymentState;
+use atlantic_platform::bus::LOADS_METRIC;
 use atlantic_sagas::SagaSettings;
 use futures::future::join_all;
 use reqwest::StatusCode;
@@ -116,6 +117,48 @@ async fn payment_state(app: &TestApp, order: Uuid) -> PaymentState {
         None,
     );
     bus.load(&order.to_string()).await.unwrap().state()
+}
+
+/// How many `aggregate`s the process of `app` loaded whole from the store.
+async fn loads_from_store(app: &TestApp, aggregate: &str) -> i64 {
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counter = format!("{LOADS_METRIC}{{aggregate=\"{aggregate}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&counter))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// The API and the saga of one process share their command buses: the saga
+/// validates, pays for, reserves and ships an order the API created, on
+/// products the API listed, without loading either from the store. Another
+/// process, which never saw the order, has to.
+#[tokio::test]
+async fn the_saga_works_on_the_orders_and_products_its_process_already_holds() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_shop(settings()).await;
+    let seller = app.seller().await;
+    let laptop = app.product(&seller, 19.99, 10).await;
+    let customer = app.customer().await;
+    let order_id = order(&app, &customer, &[(laptop, 2)], "tok_visa", "1000-001").await;
+    reaches(&app, order_id, OrderStatus::Shipped).await;
+    assert_eq!(inventory(&app, laptop).await, 8);
+    assert_eq!(loads_from_store(&app, "Order").await, 0);
+    assert_eq!(loads_from_store(&app, "Product").await, 0);
+
+    let other = env.spawn_app(false).await;
+    reaches(&other, order_id, OrderStatus::Shipped).await;
+    assert_eq!(inventory(&other, laptop).await, 8);
+    assert_eq!(loads_from_store(&other, "Order").await, 1);
+    assert_eq!(loads_from_store(&other, "Product").await, 1);
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use atlantic_domain::payment::Payment;
 use atlantic_domain::product::Product;
 use atlantic_domain::published::{Published, PublishedEvent};
 use atlantic_platform::bus::CommandBus;
+use atlantic_platform::buses::Buses;
 use atlantic_platform::dead_letters::{self, header_map, DeadLetters, NewLetter, REDRIVE_INTERVAL};
 use atlantic_platform::headers;
 use atlantic_platform::metadata::CommandMetadata;
@@ -69,7 +70,7 @@ impl Default for SagaSettings {
         SagaSettings {
             payment_timeout: Duration::from_secs(30),
             max_deliveries: 5,
-            workers: 8,
+            workers: 32,
             deadline_poll: Duration::from_millis(200),
             ack_wait: Duration::from_secs(30),
             redrive_wait: dead_letters::FIRST_WAIT,
@@ -85,9 +86,9 @@ pub struct OrderSaga {
 struct Saga {
     pool: PgPool,
     js: jetstream::Context,
-    orders: CommandBus<Order>,
-    products: CommandBus<Product>,
-    payments: CommandBus<Payment>,
+    orders: Arc<CommandBus<Order>>,
+    products: Arc<CommandBus<Product>>,
+    payments: Arc<CommandBus<Payment>>,
     gateway: Arc<dyn PaymentGateway>,
     carrier: Arc<dyn CarrierGateway>,
     settings: SagaSettings,
@@ -99,9 +100,11 @@ struct Saga {
 type StepResult = anyhow::Result<()>;
 
 impl OrderSaga {
-    /// A saga over the event store in `pool`, consuming from `js`.
+    /// A saga over the event store in `pool` through the process's `buses`,
+    /// consuming from `js`.
     pub fn new(
         pool: PgPool,
+        buses: &Buses,
         js: jetstream::Context,
         gateway: Arc<dyn PaymentGateway>,
         carrier: Arc<dyn CarrierGateway>,
@@ -110,9 +113,9 @@ impl OrderSaga {
     ) -> Self {
         OrderSaga {
             inner: Arc::new(Saga {
-                orders: CommandBus::new(pool.clone(), None),
-                products: CommandBus::new(pool.clone(), Some(100)),
-                payments: CommandBus::new(pool.clone(), None),
+                orders: buses.orders.clone(),
+                products: buses.products.clone(),
+                payments: buses.payments.clone(),
                 dead_letters: DeadLetters::new(pool.clone(), metrics.clone())
                     .with_first_wait(settings.redrive_wait),
                 pool,
