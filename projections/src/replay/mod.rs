@@ -34,8 +34,12 @@ use sqlx::PgPool;
 use std::time::Instant;
 use store::settled;
 
-/// Events read per round trip, and applied per batch.
+/// Events of the read model applied per batch (about: a page holds what one
+/// scan of the index found).
 const PAGE: i64 = 1000;
+
+/// Events a page scans at most, however few of them are the read model's.
+const MAX_SCAN: i64 = 16_000;
 
 /// How often a phase looks whether the transactions open at its mark ended.
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -107,9 +111,10 @@ impl<'a> Run<'a> {
         from: Position,
     ) -> anyhow::Result<Position> {
         let mark = high_water_mark(self.pool).await?;
-        let read = |after| read_page(self.pool, after, mark, self.aggregate_types, self.page);
+        let read = |after, scan| read_page(self.pool, after, mark, self.aggregate_types, scan);
+        let mut scan = self.page;
         let mut at = from;
-        let mut page = read(at).await?;
+        let mut page = read(at, scan).await?;
         loop {
             let (events, next) = page;
             if next == at {
@@ -117,16 +122,17 @@ impl<'a> Run<'a> {
                     return Ok(at);
                 }
                 tokio::time::sleep(SETTLE_POLL).await;
-                page = read(at).await?;
+                page = read(at, scan).await?;
                 continue;
             }
+            scan = next_scan(self.page, scan, events.len());
             let apply = async {
                 match events.is_empty() {
                     true => Ok(()),
                     false => projection.apply(&events).await,
                 }
             };
-            let (applied, following) = tokio::join!(apply, read(next));
+            let (applied, following) = tokio::join!(apply, read(next, scan));
             applied?;
             self.applied += events.len() as u64;
             at = next;
@@ -139,10 +145,34 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// What the replay did so far.
     pub(crate) fn summary(&self) -> ReplaySummary {
         ReplaySummary {
             events: self.applied,
             seconds: self.started.elapsed().as_secs_f64(),
         }
+    }
+}
+
+/// How many events the page after one that found `found` of the read
+/// model's among `scanned` scans: as many as should find `page` again, from
+/// `page` up to [`MAX_SCAN`].
+fn next_scan(page: i64, scanned: i64, found: usize) -> i64 {
+    let found = i64::try_from(found).unwrap_or(i64::MAX).max(1);
+    (scanned.saturating_mul(page) / found).clamp(page, MAX_SCAN.max(page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{next_scan, MAX_SCAN, PAGE};
+
+    #[test]
+    fn a_page_scans_as_far_as_a_batch_of_the_read_models_events_takes() {
+        assert_eq!(next_scan(PAGE, PAGE, 1000), PAGE);
+        assert_eq!(next_scan(PAGE, PAGE, 800), 1250);
+        assert_eq!(next_scan(PAGE, 2000, 100), 16_000);
+        assert_eq!(next_scan(PAGE, PAGE, 0), MAX_SCAN);
+        assert_eq!(next_scan(PAGE, MAX_SCAN, MAX_SCAN as usize), PAGE);
+        assert_eq!(next_scan(20_000, 20_000, 1), 20_000);
     }
 }

@@ -50,40 +50,53 @@ pub(super) async fn settled(pool: &PgPool, mark: i64) -> anyhow::Result<bool> {
     )
 }
 
-/// A page of a replay: committed events after a position (`$1` its
+/// A page of a replay: the committed events after a position (`$1` its
 /// transaction id, `$2` its global position) of transactions below the mark
-/// `$4`, at most `$3`, in the relay's order; the payload only of the
-/// aggregate types `$5`, so the others' are neither sent nor parsed. (A filter
-/// on the type would let the planner trade the index's order for a sort.) The
-/// `ORDER BY` names the table's columns, as the relay's read does (see
+/// `$4`, the next `$3` of them in the relay's order scanned, of which only
+/// those of the aggregate types `$5` come back, with their payload, and the
+/// last one scanned, without (where it marks how far the page went). A
+/// replay of a read model whose types are few among the store's events reads
+/// a wide window of the index without sending it all. (A filter on the type
+/// in the scan would let the planner trade the index's order for a sort.)
+/// The `ORDER BY`s name the table's columns, as the relay's read does (see
 /// `atlantic_relay::NEXT_BATCH`): the output's `transaction_id` is a cast no
-/// index holds.
+/// index holds; the window and the final order follow the index's, so
+/// nothing is sorted.
 pub const PAGE_QUERY: &str =
-    "SELECT transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
-        aggregate_id, sequence, event_version, \
-        CASE WHEN aggregate_type = ANY($5) THEN payload END AS payload, recorded_at \
-     FROM events \
-     WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
-       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-       AND transaction_id < $4::text::xid8 \
-     ORDER BY events.transaction_id, events.global_position LIMIT $3";
+    "SELECT page.transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
+        aggregate_id, sequence, event_version, payload, recorded_at \
+     FROM (\
+         SELECT scanned.*, lead(scanned.global_position) \
+                OVER (ORDER BY scanned.transaction_id, scanned.global_position) IS NULL AS last_scanned \
+         FROM (\
+             SELECT transaction_id, global_position, aggregate_type, aggregate_id, sequence, event_version, \
+                 CASE WHEN aggregate_type = ANY($5) THEN payload END AS payload, recorded_at \
+             FROM events \
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+               AND transaction_id < $4::text::xid8 \
+             ORDER BY events.transaction_id, events.global_position LIMIT $3\
+         ) scanned\
+     ) page \
+     WHERE page.payload IS NOT NULL OR page.last_scanned \
+     ORDER BY page.transaction_id, page.global_position";
 
-/// Reads up to `limit` committed events of `aggregate_types` after `after`
-/// whose transaction is below `mark`, in the relay's order (only events no
-/// open transaction can precede); returns them and the position of the last
-/// event read, of whatever type.
+/// Scans up to `scan` committed events after `after` whose transaction is
+/// below `mark`, in the relay's order (only events no open transaction can
+/// precede); returns those of `aggregate_types` and the position of the last
+/// event scanned, of whatever type.
 pub async fn read_page(
     pool: &PgPool,
     after: Position,
     mark: i64,
     aggregate_types: &[&str],
-    limit: i64,
+    scan: i64,
 ) -> anyhow::Result<(Vec<Envelope>, Position)> {
     let types: Vec<String> = aggregate_types.iter().map(|t| t.to_string()).collect();
     let rows: Vec<Row> = sqlx::query_as(PAGE_QUERY)
         .bind(after.transaction_id.to_string())
         .bind(after.global_position)
-        .bind(limit)
+        .bind(scan)
         .bind(mark.to_string())
         .bind(&types)
         .fetch_all(pool)
