@@ -93,6 +93,7 @@ pub async fn register(
         non_transactional_mail: registration.non_transactional_mail,
     };
     let committed = shop
+        .buses
         .users
         .execute(&user_id.to_string(), command, metadata)
         .await
@@ -142,7 +143,7 @@ pub async fn sign_in(shop: &Shop, credentials: Credentials) -> Outcome<SignedIn>
         ));
     }
     let user = match user_id_by_email(shop, &email).await? {
-        Some(user_id) => Some((user_id, shop.users.load(&user_id.to_string()).await?)),
+        Some(user_id) => Some((user_id, shop.buses.users.load(&user_id.to_string()).await?)),
         None => None,
     };
     // An unknown address costs one verification too, so the answer's time
@@ -202,5 +203,5 @@ pub async fn update_profile(
         address: changes.address,
         non_transactional_mail: changes.non_transactional_mail,
     };
-    run(&shop.users, user_id, command, caller).await
+    run(&shop.buses.users, user_id, command, caller).await
 }

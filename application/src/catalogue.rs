@@ -58,7 +58,7 @@ pub async fn list_product(shop: &Shop, caller: &Caller, product: NewProduct) -> 
         inventory: product.inventory,
         catalogue_rating: product.catalogue_rating,
     };
-    run(&shop.products, product.product_id, command, caller).await
+    run(&shop.buses.products, product.product_id, command, caller).await
 }
 
 /// Changes a product's details (its seller or an admin).
@@ -72,7 +72,7 @@ pub async fn update_product(
         actor: caller.actor.clone(),
         changes,
     };
-    run(&shop.products, product_id, command, caller).await
+    run(&shop.buses.products, product_id, command, caller).await
 }
 
 /// Changes a product's stock (its seller or an admin).
@@ -87,7 +87,7 @@ pub async fn change_stock(
         StockChange::Adjust(delta) => ProductCommand::AdjustInventory { actor, delta },
         StockChange::Set(inventory) => ProductCommand::SetInventory { actor, inventory },
     };
-    run(&shop.products, product_id, command, caller).await
+    run(&shop.buses.products, product_id, command, caller).await
 }
 
 /// Withdraws a product from sale (its seller or an admin).
@@ -95,12 +95,12 @@ pub async fn delist_product(shop: &Shop, caller: &Caller, product_id: Uuid) -> O
     let command = ProductCommand::Delete {
         actor: caller.actor.clone(),
     };
-    run(&shop.products, product_id, command, caller).await
+    run(&shop.buses.products, product_id, command, caller).await
 }
 
 /// Refuses a product that is not (or no longer) for sale.
 pub(crate) async fn listed(shop: &Shop, product_id: Uuid) -> Result<(), UseCaseError> {
-    let product = shop.products.load(&product_id.to_string()).await?;
+    let product = shop.buses.products.load(&product_id.to_string()).await?;
     if product.is_listed() {
         Ok(())
     } else {

@@ -39,7 +39,7 @@ pub async fn already_placed(
     caller: &Caller,
     order_id: Uuid,
 ) -> Outcome<Option<Accepted>> {
-    let order = shop.orders.load(&order_id.to_string()).await?;
+    let order = shop.buses.orders.load(&order_id.to_string()).await?;
     match order.customer_id() {
         None => Ok(None),
         Some(customer) if customer == caller.user_id() => {
@@ -77,7 +77,7 @@ pub async fn place_order(shop: &Shop, caller: &Caller, order: NewOrder) -> Outco
         .iter()
         .map(|line| line.product_id.to_string())
         .collect();
-    let products = shop.products.load_many(&ids).await?;
+    let products = shop.buses.products.load_many(&ids).await?;
     let lines: Vec<OrderLine> = wanted
         .iter()
         .zip(products)
@@ -95,7 +95,7 @@ pub async fn place_order(shop: &Shop, caller: &Caller, order: NewOrder) -> Outco
         shipping_address: order.shipping_address,
         payment_token: order.payment_token,
     };
-    run(&shop.orders, order_id, command, caller).await
+    run(&shop.buses.orders, order_id, command, caller).await
 }
 
 /// Cancels an order before it ships (its customer or an admin).
@@ -109,7 +109,7 @@ pub async fn cancel_order(
         actor: caller.actor.clone(),
         reason,
     };
-    run(&shop.orders, order_id, command, caller).await
+    run(&shop.buses.orders, order_id, command, caller).await
 }
 
 /// Records the carrier's word that an order arrived (admins).
@@ -123,7 +123,7 @@ pub async fn record_delivery(
     let command = OrderCommand::Deliver {
         delivery_status: delivery_status.as_str().to_string(),
     };
-    run(&shop.orders, order_id, command, caller).await
+    run(&shop.buses.orders, order_id, command, caller).await
 }
 
 /// Sends a delivered order back (its customer).
@@ -137,5 +137,5 @@ pub async fn return_order(
         actor: caller.actor.clone(),
         reason,
     };
-    run(&shop.orders, order_id, command, caller).await
+    run(&shop.buses.orders, order_id, command, caller).await
 }

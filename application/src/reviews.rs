@@ -44,7 +44,7 @@ pub async fn rate_product(shop: &Shop, caller: &Caller, product_id: Uuid, stars:
         stars,
     };
     run(
-        &shop.ratings,
+        &shop.buses.ratings,
         rating_id(product_id, user_id),
         command,
         caller,
@@ -60,7 +60,7 @@ pub async fn withdraw_rating(shop: &Shop, caller: &Caller, product_id: Uuid) -> 
         user_id,
     };
     run(
-        &shop.ratings,
+        &shop.buses.ratings,
         rating_id(product_id, user_id),
         command,
         caller,
@@ -82,7 +82,7 @@ pub async fn comment_on(
         author_id: caller.user_id(),
         text,
     };
-    run(&shop.comments, comment_id, command, caller).await
+    run(&shop.buses.comments, comment_id, command, caller).await
 }
 
 /// Changes a comment's text (its author or an admin).
@@ -96,7 +96,7 @@ pub async fn edit_comment(
         actor: caller.actor.clone(),
         text,
     };
-    run(&shop.comments, comment_id, command, caller).await
+    run(&shop.buses.comments, comment_id, command, caller).await
 }
 
 /// Removes a comment (its author or an admin).
@@ -104,5 +104,5 @@ pub async fn remove_comment(shop: &Shop, caller: &Caller, comment_id: Uuid) -> O
     let command = CommentCommand::Remove {
         actor: caller.actor.clone(),
     };
-    run(&shop.comments, comment_id, command, caller).await
+    run(&shop.buses.comments, comment_id, command, caller).await
 }

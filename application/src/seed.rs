@@ -166,6 +166,7 @@ pub async fn seed_catalog(
         contact_email: Email::parse("catalogue@atlantic.example").map_err(anyhow::Error::msg)?,
     };
     match shop
+        .buses
         .sellers
         .execute(&seller.to_string(), create_seller, &caller.metadata)
         .await

@@ -46,6 +46,7 @@ pub async fn become_seller(shop: &Shop, caller: &Caller, seller: NewSeller) -> O
     };
     let seller_id = seller_id_of(owner);
     let created = shop
+        .buses
         .sellers
         .execute(
             &seller_id.to_string(),
@@ -65,7 +66,8 @@ pub async fn become_seller(shop: &Shop, caller: &Caller, seller: NewSeller) -> O
     if !already {
         created?;
     }
-    shop.users
+    shop.buses
+        .users
         .execute(
             &owner.to_string(),
             UserCommand::BecomeSeller { seller_id },
@@ -103,5 +105,5 @@ pub async fn update_seller(
         contact_email: changes.contact_email,
         stock_alert_below: changes.stock_alert_below,
     };
-    run(&shop.sellers, seller_id, command, caller).await
+    run(&shop.buses.sellers, seller_id, command, caller).await
 }

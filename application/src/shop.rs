@@ -1,39 +1,23 @@
 //! The buses and stores the use cases act on.
 
 use crate::{Accepted, Caller, Outcome};
-use atlantic_domain::comment::Comment;
-use atlantic_domain::order::Order;
-use atlantic_domain::product::Product;
-use atlantic_domain::rating::Rating;
-use atlantic_domain::seller::Seller;
-use atlantic_domain::user::User;
 use atlantic_domain::DomainError;
 use atlantic_platform::bus::CommandBus;
 use atlantic_platform::buses::Buses;
 use atlantic_platform::carts::CartStore;
 use atlantic_platform::sessions::SessionStore;
 use sqlx::PgPool;
-use std::sync::Arc;
 use uuid::Uuid;
 
-/// The write side: a command bus per aggregate over the event store, and the
-/// Redis stores of sessions and carts.
+/// The write side: the process's command buses over the event store, and
+/// the Redis stores of sessions and carts.
 #[derive(Clone)]
 pub struct Shop {
     /// The Postgres pool (event store, idempotency keys).
     pub pool: PgPool,
-    /// Users.
-    pub users: Arc<CommandBus<User>>,
-    /// Sellers.
-    pub sellers: Arc<CommandBus<Seller>>,
-    /// Products (snapshotted: inventory has long histories).
-    pub products: Arc<CommandBus<Product>>,
-    /// Orders.
-    pub orders: Arc<CommandBus<Order>>,
-    /// Ratings.
-    pub ratings: Arc<CommandBus<Rating>>,
-    /// Comments.
-    pub comments: Arc<CommandBus<Comment>>,
+    /// A command bus per aggregate type, shared with the process's saga and
+    /// notifier.
+    pub buses: Buses,
     /// Sessions and rate limits.
     pub sessions: SessionStore,
     /// Shopping carts.
@@ -43,15 +27,10 @@ pub struct Shop {
 impl Shop {
     /// The process's `buses` over `pool`, with `sessions` (carts share its
     /// connection and prefix).
-    pub fn new(pool: PgPool, buses: &Buses, sessions: SessionStore) -> Self {
+    pub fn new(pool: PgPool, buses: Buses, sessions: SessionStore) -> Self {
         Shop {
-            users: buses.users.clone(),
-            sellers: buses.sellers.clone(),
-            products: buses.products.clone(),
-            orders: buses.orders.clone(),
-            ratings: buses.ratings.clone(),
-            comments: buses.comments.clone(),
             pool,
+            buses,
             carts: CartStore::new(sessions.connection(), sessions.prefix().to_string()),
             sessions,
         }

@@ -99,7 +99,7 @@ impl Connections {
     pub async fn shop(&self) -> anyhow::Result<Shop> {
         Ok(Shop::new(
             self.pool.clone(),
-            &self.buses,
+            self.buses.clone(),
             self.sessions().await?,
         ))
     }

@@ -262,7 +262,14 @@ async fn analytics_equal_the_event_store_even_when_events_arrive_twice() {
     let finals = eventually(Duration::from_secs(60), "every order to finish", || async {
         let mut finals = Vec::new();
         for id in &orders {
-            let status = app.shop.orders.load(&id.to_string()).await.ok()?.status();
+            let status = app
+                .shop
+                .buses
+                .orders
+                .load(&id.to_string())
+                .await
+                .ok()?
+                .status();
             if !matches!(status, OrderStatus::Shipped | OrderStatus::Cancelled) {
                 return None;
             }

@@ -128,6 +128,7 @@ async fn a_cart_fills_shows_current_prices_and_checks_out_into_an_order() {
     let order = id_of(placed).await;
     let lines = app
         .shop
+        .buses
         .orders
         .load(&order.to_string())
         .await

@@ -385,7 +385,13 @@ async fn hostile_orders_and_values_write_nothing_and_the_shop_goes_on() {
     assert_eq!(placed.status(), StatusCode::CREATED);
     let order_id = id_of(placed).await;
     eventually(Duration::from_secs(30), "the order to ship", || async {
-        let order = app.shop.orders.load(&order_id.to_string()).await.ok()?;
+        let order = app
+            .shop
+            .buses
+            .orders
+            .load(&order_id.to_string())
+            .await
+            .ok()?;
         (order.status() == OrderStatus::Shipped).then_some(())
     })
     .await;

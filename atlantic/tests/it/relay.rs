@@ -275,15 +275,7 @@ async fn a_row_that_cannot_be_published_is_parked_and_holds_only_its_own_aggrega
     let raw: serde_json::Value = serde_json::from_slice(&parked[0].payload).unwrap();
     assert_eq!(raw["payload"], json!({"ProductCreated": {"bogus": true}}));
     assert!(sequences_of(&js, &broken).await.is_empty());
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("atlantic_dead_letters{consumer=\"relay\"} 2"),
         "{metrics}"

@@ -57,6 +57,7 @@ async fn reaches(app: &TestApp, order: Uuid, status: OrderStatus) {
         || async {
             let current = app
                 .shop
+                .buses
                 .orders
                 .load(&order.to_string())
                 .await
@@ -70,6 +71,7 @@ async fn reaches(app: &TestApp, order: Uuid, status: OrderStatus) {
 
 async fn inventory(app: &TestApp, product: Uuid) -> i64 {
     app.shop
+        .buses
         .products
         .load(&product.to_string())
         .await
@@ -121,15 +123,7 @@ async fn payment_state(app: &TestApp, order: Uuid) -> PaymentState {
 
 /// How many `aggregate`s the process of `app` loaded whole from the store.
 async fn loads_from_store(app: &TestApp, aggregate: &str) -> i64 {
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     let counter = format!("{LOADS_METRIC}{{aggregate=\"{aggregate}\"}} ");
     metrics
         .lines()
@@ -460,7 +454,14 @@ async fn two_hundred_orders_for_fifty_units_never_oversell() {
         || async {
             let mut finals = Vec::new();
             for id in &orders {
-                let status = app.shop.orders.load(&id.to_string()).await.ok()?.status();
+                let status = app
+                    .shop
+                    .buses
+                    .orders
+                    .load(&id.to_string())
+                    .await
+                    .ok()?
+                    .status();
                 if !matches!(status, OrderStatus::Shipped | OrderStatus::Cancelled) {
                     return None;
                 }
@@ -585,7 +586,7 @@ async fn a_product_with_a_thousand_finished_orders_has_a_snapshot_no_larger_than
         Duration::from_secs(60),
         "every reservation ended",
         || async {
-            let product = app.shop.products.load(&busy.to_string()).await.ok()?;
+            let product = app.shop.buses.products.load(&busy.to_string()).await.ok()?;
             let restocked = product.inventory() == 100_000 - 1_000 + 5;
             (product.open_reservations() == 0 && restocked).then_some(())
         },
@@ -661,6 +662,7 @@ async fn a_cancel_racing_the_carrier_never_ends_both_shipped_and_refunded() {
         let status = eventually(Duration::from_secs(60), "the order to end", || async {
             let status = app
                 .shop
+                .buses
                 .orders
                 .load(&order_id.to_string())
                 .await

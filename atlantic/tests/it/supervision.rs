@@ -91,15 +91,7 @@ async fn a_projector_that_panics_is_started_again_and_the_rest_goes_on() {
 
     // The restart is counted where every component's metrics are, and the
     // other components went on: both products are found.
-    let metrics = query
-        .http
-        .get(query.url("/metrics"))
-        .send()
-        .await
-        .expect("the metrics")
-        .text()
-        .await
-        .expect("their text");
+    let metrics = query.metrics().await;
     assert!(
         metrics
             .lines()

@@ -36,7 +36,13 @@ async fn an_order_stored_in_the_old_shape_loads_takes_commands_and_publishes_the
     .await
     .unwrap();
 
-    let loaded = app.shop.orders.load(&order.to_string()).await.unwrap();
+    let loaded = app
+        .shop
+        .buses
+        .orders
+        .load(&order.to_string())
+        .await
+        .unwrap();
     assert_eq!(loaded.status(), OrderStatus::Created);
     assert_eq!(loaded.customer_id(), Some(customer.id));
     let cancelled = app

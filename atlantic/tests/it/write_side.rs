@@ -180,6 +180,7 @@ async fn a_hundred_concurrent_inventory_adjustments_end_at_the_exact_sum() {
     );
     let stored = first
         .shop
+        .buses
         .products
         .load(&product.to_string())
         .await
@@ -210,7 +211,13 @@ async fn inventory_never_goes_below_zero() {
         .post(&path, Some(&seller.token), json!({"set": 0}))
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let stored = app.shop.products.load(&product.to_string()).await.unwrap();
+    let stored = app
+        .shop
+        .buses
+        .products
+        .load(&product.to_string())
+        .await
+        .unwrap();
     assert_eq!(stored.inventory(), 0);
 }
 
@@ -965,6 +972,7 @@ async fn two_command_apis_on_one_store_each_see_the_others_writes_through_their_
     assert_eq!(
         first
             .shop
+            .buses
             .products
             .load(&id)
             .await
@@ -1018,6 +1026,7 @@ async fn a_process_that_never_saw_an_aggregate_decides_on_the_stores_state() {
     wanted.push(Uuid::now_v7().to_string());
     let many = first
         .shop
+        .buses
         .products
         .load_many(&wanted)
         .await
@@ -1048,11 +1057,6 @@ async fn a_commit_across_a_snapshot_another_bus_took_writes_its_events_once() {
         CommandBus::<Product>::new(env.pool.clone(), every),
         CommandBus::<Product>::new(env.pool.clone(), every),
     );
-    let add = || atlantic_domain::product::ProductCommand::AdjustInventory {
-        actor: atlantic_domain::Actor::system(),
-        delta: 1,
-    };
-    let metadata = atlantic_platform::metadata::CommandMetadata::system();
     second.load(&product).await.expect("load");
     let created: i64 =
         sqlx::query_scalar("SELECT max(sequence) FROM events WHERE aggregate_id = $1")
@@ -1064,28 +1068,16 @@ async fn a_commit_across_a_snapshot_another_bus_took_writes_its_events_once() {
     // The first bus takes the snapshots at 100 and 200; the second catches
     // up past each without learning its number.
     for _ in 0..2 {
+        version = add_one(&first, &product).await;
         while !version.is_multiple_of(100) {
-            version = first
-                .execute(&product, add(), &metadata)
-                .await
-                .expect("adjust")
-                .version;
+            version = add_one(&first, &product).await;
         }
         second.load(&product).await.expect("catch up");
-        version = first
-            .execute(&product, add(), &metadata)
-            .await
-            .expect("adjust")
-            .version;
     }
-    second.load(&product).await.expect("catch up");
     while version < 320 {
-        let committed = second
-            .execute(&product, add(), &metadata)
-            .await
-            .expect("adjust");
-        assert_eq!(committed.version, version + 1, "one event per command");
-        version = committed.version;
+        let next = add_one(&second, &product).await;
+        assert_eq!(next, version + 1, "one event per command");
+        version = next;
     }
     let through_snapshot = CommandBus::<Product>::new(env.pool.clone(), every)
         .load(&product)
@@ -1105,4 +1097,20 @@ async fn a_commit_across_a_snapshot_another_bus_took_writes_its_events_once() {
     .await
     .expect("the snapshots");
     assert_eq!(snapshots, [300]);
+}
+
+/// Adds a unit of `product` through `bus`; answers the new version.
+async fn add_one(bus: &CommandBus<Product>, product: &str) -> usize {
+    let add = atlantic_domain::product::ProductCommand::AdjustInventory {
+        actor: atlantic_domain::Actor::system(),
+        delta: 1,
+    };
+    bus.execute(
+        product,
+        add,
+        &atlantic_platform::metadata::CommandMetadata::system(),
+    )
+    .await
+    .expect("adjust")
+    .version
 }

@@ -46,6 +46,18 @@ impl Api {
         request.send().await.expect("the API answers")
     }
 
+    /// The process's metrics, in the Prometheus text format.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("the metrics")
+            .text()
+            .await
+            .expect("the metrics' text")
+    }
+
     /// Signs in user `id` registered as `email` with the tests' password.
     pub async fn sign_in(&self, id: Uuid, email: &str) -> Shopper {
         let response = self
