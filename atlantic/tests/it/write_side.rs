@@ -954,20 +954,7 @@ async fn two_command_apis_on_one_store_each_see_the_others_writes_through_their_
         );
     }
     let id = product.to_string();
-    let through_snapshots = CommandBus::<Product>::new(
-        env.pool.clone(),
-        Some(atlantic_platform::buses::PRODUCT_SNAPSHOT_EVERY),
-    )
-    .load(&id)
-    .await
-    .expect("load through the snapshots");
-    let from_every_event = CommandBus::<Product>::new(env.pool.clone(), None)
-        .load(&id)
-        .await
-        .expect("load from every event");
-    assert_eq!(through_snapshots.inventory(), 250);
-    assert_eq!(from_every_event.inventory(), 250);
-    assert_eq!(through_snapshots, from_every_event);
+    assert_eq!(loaded_alike(&env, &id).await.inventory(), 250);
     // A read through a bus that cached an older state catches up.
     assert_eq!(
         first
@@ -1079,16 +1066,10 @@ async fn a_commit_across_a_snapshot_another_bus_took_writes_its_events_once() {
         assert_eq!(next, version + 1, "one event per command");
         version = next;
     }
-    let through_snapshot = CommandBus::<Product>::new(env.pool.clone(), every)
-        .load(&product)
-        .await
-        .expect("load through the snapshot");
-    let from_every_event = CommandBus::<Product>::new(env.pool.clone(), None)
-        .load(&product)
-        .await
-        .expect("load from every event");
-    assert_eq!(from_every_event.inventory(), 320 - created);
-    assert_eq!(through_snapshot, from_every_event);
+    assert_eq!(
+        loaded_alike(&env, &product).await.inventory(),
+        320 - created
+    );
     let snapshots: Vec<i64> = sqlx::query_scalar(
         "SELECT last_sequence FROM snapshots WHERE aggregate_type = 'Product' AND aggregate_id = $1",
     )
@@ -1113,4 +1094,22 @@ async fn add_one(bus: &CommandBus<Product>, product: &str) -> usize {
     .await
     .expect("adjust")
     .version
+}
+
+/// Product `id` as a fresh bus loads it through its snapshot, asserted
+/// equal to the state all its events give.
+async fn loaded_alike(env: &TestEnv, id: &str) -> Product {
+    let through_snapshot = CommandBus::<Product>::new(
+        env.pool.clone(),
+        Some(atlantic_platform::buses::PRODUCT_SNAPSHOT_EVERY),
+    )
+    .load(id)
+    .await
+    .expect("load through the snapshot");
+    let from_every_event = CommandBus::<Product>::new(env.pool.clone(), None)
+        .load(id)
+        .await
+        .expect("load from every event");
+    assert_eq!(through_snapshot, from_every_event);
+    through_snapshot
 }
