@@ -22,10 +22,11 @@ port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 # TCP, allow enough connections and run autovacuum: the read models update
 # their rows in place, and a table never vacuumed nor analysed grows with
 # dead rows and is planned on no statistics.
-pg_setting() {
+pg_sql() {
   psql "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=2" \
-    -w -XAtqc "SHOW $1" 2>/dev/null
+    -w -XAtqc "$1" 2>/dev/null
 }
+pg_setting() { pg_sql "SHOW $1"; }
 postgres_ok() {
   local n; n=$(pg_setting max_connections) && [ "${n:-0}" -ge "$PG_MIN_CONNECTIONS" ] \
     && [ "$(pg_setting autovacuum)" = on ]
@@ -70,15 +71,19 @@ start_postgres() {
   fi
   wait_for postgres_port "$WAIT_SECS" || die "postgres does not accept connections on 127.0.0.1:5432"
   local n; n=$(pg_setting max_connections) || die "postgres: cannot connect as postgres on 127.0.0.1 (check $conf/pg_hba.conf)"
-  if [ "$n" -lt "$PG_MIN_CONNECTIONS" ] || [ "$(pg_setting autovacuum)" != on ]; then
-    # conf.d is included last, so this wins; max_connections needs a
-    # restart, autovacuum a reload.
-    log "postgres: max_connections $PG_MIN_CONNECTIONS (was $n) and autovacuum on in $conf/conf.d/95-atlantic.conf"
-    printf 'max_connections = %s\nautovacuum = on\n' "$PG_MIN_CONNECTIONS" \
-      | $SUDO tee "$conf/conf.d/95-atlantic.conf" >/dev/null
-    if [ "$n" -lt "$PG_MIN_CONNECTIONS" ]; then pg_cluster restart; else pg_cluster reload; fi
-    wait_for postgres "$WAIT_SECS" || die "postgres did not take $conf/conf.d/95-atlantic.conf"
+  if [ "$n" -lt "$PG_MIN_CONNECTIONS" ]; then
+    # conf.d is included last, so this wins; max_connections needs a restart.
+    log "postgres: max_connections $n -> $PG_MIN_CONNECTIONS (restart)"
+    echo "max_connections = $PG_MIN_CONNECTIONS" | $SUDO tee "$conf/conf.d/95-atlantic.conf" >/dev/null
+    pg_cluster restart
   fi
+  if [ "$(pg_setting autovacuum)" != on ]; then
+    # ALTER SYSTEM's file is read after every other; a reload applies it.
+    log "postgres: autovacuum on (ALTER SYSTEM)"
+    pg_sql "ALTER SYSTEM SET autovacuum = on" >/dev/null && pg_sql "SELECT pg_reload_conf()" >/dev/null \
+      || die "postgres: cannot turn autovacuum on"
+  fi
+  wait_for postgres "$WAIT_SECS" || die "postgres does not allow $PG_MIN_CONNECTIONS connections with autovacuum on"
 }
 postgres_port_ok() { have pg_isready && pg_isready -q -h 127.0.0.1 -p 5432 || port_open 5432; }
 
