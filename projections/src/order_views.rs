@@ -310,6 +310,7 @@ impl Projection for OrderViews {
 /// What a replay rebuilds of this read model (see [`crate::replay`]).
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
     name: NAME,
+    generations: &[NAME],
     tables: &[
         "order_views",
         "order_timeline",

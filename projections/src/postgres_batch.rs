@@ -32,12 +32,30 @@ pub async fn next_generation(tx: &mut Transaction<'_, Postgres>, name: &str) -> 
     Ok(())
 }
 
-/// The generation of read model `name` (0 before its first batch).
-pub async fn generation(pool: &PgPool, name: &str) -> sqlx::Result<i64> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT generation FROM read_model_generations WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map_or(0, |(generation,)| generation))
+/// The generations named `names`, in their order (0 before the first
+/// batch that raised one), read in one statement. (A list of placeholders
+/// rather than an array, whose length the planner cannot know: PostgreSQL
+/// then keeps one generic plan instead of planning every call.)
+pub async fn generations<const N: usize>(
+    pool: &PgPool,
+    names: [&str; N],
+) -> sqlx::Result<[i64; N]> {
+    if N == 0 {
+        return Ok([0; N]);
+    }
+    let placeholders: Vec<String> = (1..=N).map(|n| format!("${n}")).collect();
+    let statement = format!(
+        "SELECT name, generation FROM read_model_generations WHERE name IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&statement);
+    for name in names {
+        query = query.bind(name);
+    }
+    let rows: Vec<(String, i64)> = query.fetch_all(pool).await?;
+    Ok(names.map(|name| {
+        rows.iter()
+            .find(|(found, _)| found == name)
+            .map_or(0, |(_, generation)| *generation)
+    }))
 }

@@ -211,6 +211,7 @@ impl Projection for Reviews {
 /// What a replay rebuilds of this read model (see [`crate::replay`]).
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
     name: NAME,
+    generations: &[NAME],
     tables: &["product_ratings", "product_comments"],
     aggregate_types: &["Rating", "Comment"],
     make: |pool| Arc::new(Reviews::new(pool)),

@@ -15,6 +15,11 @@ use std::sync::Arc;
 /// The projection's name.
 pub const NAME: &str = "search";
 
+/// The generation of the vocabulary (`search_terms`), raised only by the
+/// batches that add a word to it (and by a replay's swap): the typo
+/// corrections of a word stay right while it stays the same.
+pub const VOCABULARY: &str = "search-vocabulary";
+
 /// Products as search documents.
 pub struct SearchProjection {
     pool: PgPool,
@@ -159,21 +164,23 @@ impl Pending {
     }
 
     /// Writes what is pending: the creations, the updates, then the
-    /// vocabulary.
-    async fn flush(mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<()> {
+    /// vocabulary. Answers whether the vocabulary gained a word.
+    async fn flush(mut self, tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<bool> {
         self.flush_created(tx).await?;
         self.flush_updated(tx).await?;
         self.terms.sort_unstable();
         self.terms.dedup();
-        if !self.terms.is_empty() {
-            sqlx::query(
-                "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            )
-            .bind(&self.terms)
-            .execute(&mut **tx)
-            .await?;
+        if self.terms.is_empty() {
+            return Ok(false);
         }
-        Ok(())
+        let added = sqlx::query(
+            "INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.terms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(added > 0)
     }
 }
 
@@ -319,7 +326,9 @@ impl Projection for SearchProjection {
             apply_product(&mut tx, &mut pending, event).await?;
             apply_rating(&mut tx, event).await?;
         }
-        pending.flush(&mut tx).await?;
+        if pending.flush(&mut tx).await? {
+            crate::postgres_batch::next_generation(&mut tx, VOCABULARY).await?;
+        }
         crate::postgres_batch::next_generation(&mut tx, self.name()).await?;
         tx.commit().await?;
         Ok(())
@@ -330,6 +339,7 @@ impl Projection for SearchProjection {
 pub const REPLAY: PostgresReadModel = PostgresReadModel {
     name: NAME,
     tables: &["search_products", "search_terms", "search_ratings"],
+    generations: &[NAME, VOCABULARY],
     aggregate_types: &["Product", "Rating"],
     make: |pool| Arc::new(SearchProjection::new(pool)),
 };

@@ -326,6 +326,64 @@ async fn the_postgres_adapter_keeps_the_search_contract() {
 }
 
 #[tokio::test]
+async fn the_postgres_adapter_corrects_typos_towards_the_words_the_vocabulary_gained_since() {
+    let env = TestEnv::new().await;
+    let projection = SearchProjection::new(env.pool.clone());
+    let index = PostgresSearch::new(env.pool.clone());
+    let product = |name: &str, sequence: i64, id: &str| {
+        envelope(
+            "events.product.created",
+            "Product",
+            id,
+            sequence,
+            json!({
+                "productId": id, "sellerId": Uuid::nil(), "name": name, "description": "outdoors",
+                "category": "sports", "brand": "Acme", "price": 10.0, "specifications": {}, "inventory": 1,
+            }),
+        )
+    };
+    let names = |results: SearchResults| -> HashSet<String> {
+        results.hits.into_iter().map(|hit| hit.name).collect()
+    };
+    let tent = Uuid::now_v7().to_string();
+    projection
+        .apply(&[product("Camping Tent", 1, &tent)])
+        .await
+        .unwrap();
+    let misspelt = query("campign");
+    assert_eq!(
+        names(index.search(&misspelt).await.unwrap()),
+        HashSet::from(["Camping Tent".to_string()])
+    );
+
+    // A batch that adds no word leaves the corrections of "campign" as they
+    // were; one that adds "campaign", a closer word, corrects it towards
+    // that word too.
+    projection
+        .apply(&[envelope(
+            "events.product.updated",
+            "Product",
+            &tent,
+            2,
+            json!({"productId": tent, "name": "Tent Camping"}),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(index.search(&misspelt).await.unwrap()),
+        HashSet::from(["Tent Camping".to_string()])
+    );
+    projection
+        .apply(&[product("Campaign Poster", 1, &Uuid::now_v7().to_string())])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(index.search(&misspelt).await.unwrap()),
+        HashSet::from(["Tent Camping".to_string(), "Campaign Poster".to_string()])
+    );
+}
+
+#[tokio::test]
 async fn the_postgres_adapter_answers_from_memory_only_while_the_read_model_is_unchanged() {
     let env = TestEnv::new().await;
     let projection = SearchProjection::new(env.pool.clone());

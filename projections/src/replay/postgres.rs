@@ -16,6 +16,9 @@ pub struct PostgresReadModel {
     pub name: &'static str,
     /// Its tables.
     pub tables: &'static [&'static str],
+    /// The generations a swap raises: the read model's name, and any other
+    /// its batches raise.
+    pub generations: &'static [&'static str],
     /// The aggregates whose events it reads.
     pub aggregate_types: &'static [&'static str],
     /// Makes the projection writing through `pool`.
@@ -73,7 +76,9 @@ pub async fn replay_postgres(
                 .await?;
         }
         tx.execute(format!("DROP SCHEMA {schema}").as_str()).await?;
-        crate::postgres_batch::next_generation(&mut tx, model.name).await?;
+        for generation in model.generations {
+            crate::postgres_batch::next_generation(&mut tx, generation).await?;
+        }
         tx.commit().await?;
         Ok(())
     })

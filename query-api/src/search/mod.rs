@@ -1,7 +1,7 @@
 //! Product search behind one trait, so the system runs with Meilisearch or,
 //! where there is none, with the Postgres adapter.
 
-mod answer_cache;
+mod generation_cache;
 mod meilisearch;
 mod postgres;
 

@@ -4,19 +4,22 @@
 //! from 6, for words the vocabulary does not hold), filters, facets, sorts
 //! and pagination.
 //!
-//! A search is at most two statements: one finds the vocabulary's words
+//! A search is one look at the generations of the read model and of its
+//! vocabulary, and at most two statements: one finds the vocabulary's words
 //! within each query word's typo budget, all words at once; the other reads
 //! the matches once and gives both the page of hits and the facets over all
 //! of them. A search asked again before the read model changed is answered
-//! from memory ([`AnswerCache`]), after one look at the read model's
-//! generation.
+//! from memory, and a word's corrections are kept until the vocabulary
+//! gains a word ([`GenerationCache`]).
 
-use super::answer_cache::AnswerCache;
+use super::generation_cache::GenerationCache;
 use super::{Hit, SearchIndex, SearchQuery, SearchResults, Sort};
-use atlantic_projections::postgres_batch::generation;
+use atlantic_projections::postgres_batch::generations;
+use atlantic_projections::search::VOCABULARY;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::time::Instant;
 
 /// The words a query holds at most.
@@ -40,8 +43,22 @@ const ALTERNATIVES: &str = "SELECT w.place, t.term FROM unnest($1::int4[], $2::t
 /// Searches the Postgres read model.
 pub struct PostgresSearch {
     pool: PgPool,
-    answers: AnswerCache,
+    answers: GenerationCache<SearchQuery, SearchResults>,
+    corrections: GenerationCache<String, Vec<String>>,
 }
+
+/// Answers of searches kept at most (a page holds at most 100 hits, so the
+/// cache holds at most 25,600).
+const ANSWERS: NonZeroUsize = match NonZeroUsize::new(256) {
+    Some(capacity) => capacity,
+    None => panic!("the capacity is not zero"),
+};
+
+/// Words whose corrections are kept at most.
+const CORRECTIONS: NonZeroUsize = match NonZeroUsize::new(4096) {
+    Some(capacity) => capacity,
+    None => panic!("the capacity is not zero"),
+};
 
 /// How many edits a query word may be away from a vocabulary word.
 fn typo_budget(word: &str) -> i32 {
@@ -57,13 +74,16 @@ impl PostgresSearch {
     pub fn new(pool: PgPool) -> Self {
         PostgresSearch {
             pool,
-            answers: AnswerCache::new(),
+            answers: GenerationCache::new(ANSWERS),
+            corrections: GenerationCache::new(CORRECTIONS),
         }
     }
 
     /// The query's words, each with the vocabulary's words within its typo
     /// budget, as a `to_tsquery` text (words are letters and digits only).
-    async fn tsquery(&self, text: &str) -> anyhow::Result<Option<String>> {
+    /// The corrections of a word are remembered for as long as the
+    /// vocabulary, at generation `vocabulary`, gains no word.
+    async fn tsquery(&self, text: &str, vocabulary: i64) -> anyhow::Result<Option<String>> {
         let words: Vec<String> = text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -74,25 +94,36 @@ impl PostgresSearch {
             return Ok(None);
         }
         let mut groups: Vec<Vec<String>> = words.iter().map(|w| vec![format!("{w}:*")]).collect();
-        let (mut places, mut corrected, mut budgets) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut places, mut unknown, mut budgets) = (Vec::new(), Vec::new(), Vec::new());
         for (place, word) in words.iter().enumerate() {
             let budget = typo_budget(word);
-            if budget > 0 {
-                places.push(place as i32);
-                corrected.push(word.clone());
-                budgets.push(budget);
+            if budget == 0 {
+                continue;
+            }
+            match self.corrections.get(vocabulary, word) {
+                Some(close) => groups[place].extend(close),
+                None => {
+                    places.push(place as i32);
+                    unknown.push(word.clone());
+                    budgets.push(budget);
+                }
             }
         }
         if !places.is_empty() {
             let close: Vec<(i32, String)> = sqlx::query_as(ALTERNATIVES)
                 .bind(&places)
-                .bind(&corrected)
+                .bind(&unknown)
                 .bind(&budgets)
                 .fetch_all(&self.pool)
                 .await?;
             for (place, term) in close {
                 if let Some(group) = usize::try_from(place).ok().and_then(|p| groups.get_mut(p)) {
                     group.push(term);
+                }
+            }
+            for (place, word) in places.iter().zip(&unknown) {
+                if let Some(group) = usize::try_from(*place).ok().and_then(|p| groups.get(p)) {
+                    self.corrections.put(vocabulary, word, &group[1..].to_vec());
                 }
             }
         }
@@ -104,6 +135,18 @@ impl PostgresSearch {
     }
 }
 
+/// Adds the query as a `tsquery`. PostgreSQL settles on a generic plan for
+/// a statement it has run a few times, and there `to_tsquery` of a bound
+/// text is not folded to a constant: it would parse the text again for every
+/// match. As a subquery it is parsed once per statement (an init plan), and
+/// the full-text index still serves it.
+fn push_tsquery(builder: &mut QueryBuilder<'_, Postgres>, tsquery: &str) {
+    builder
+        .push("(SELECT to_tsquery('simple', ")
+        .push_bind(tsquery.to_string())
+        .push("))");
+}
+
 /// Adds the WHERE clause of the matches.
 fn push_conditions(
     builder: &mut QueryBuilder<'_, Postgres>,
@@ -112,10 +155,8 @@ fn push_conditions(
 ) {
     builder.push(" WHERE true");
     if let Some(tsquery) = tsquery {
-        builder
-            .push(" AND document @@ to_tsquery('simple', ")
-            .push_bind(tsquery.clone())
-            .push(")");
+        builder.push(" AND document @@ ");
+        push_tsquery(builder, tsquery);
     }
     if let Some(category) = &query.category {
         builder.push(" AND category = ").push_bind(category.clone());
@@ -175,33 +216,43 @@ impl SearchIndex for PostgresSearch {
 
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         let started = Instant::now();
-        let generation = generation(&self.pool, self.projection()).await?;
+        let [generation, vocabulary] =
+            generations(&self.pool, [self.projection(), VOCABULARY]).await?;
         if let Some(mut answer) = self.answers.get(generation, query) {
             answer.processing_time_ms = started.elapsed().as_millis() as u64;
             return Ok(answer);
         }
-        let answer = self.run(query, started).await?;
+        let answer = self.run(query, vocabulary, started).await?;
         self.answers.put(generation, query, &answer);
         Ok(answer)
     }
 }
 
 impl PostgresSearch {
-    /// Runs `query` on the read model.
-    async fn run(&self, query: &SearchQuery, started: Instant) -> anyhow::Result<SearchResults> {
-        let tsquery = self.tsquery(&query.text).await?;
+    /// Runs `query` on the read model, its vocabulary at generation
+    /// `vocabulary`.
+    async fn run(
+        &self,
+        query: &SearchQuery,
+        vocabulary: i64,
+        started: Instant,
+    ) -> anyhow::Result<SearchResults> {
+        let tsquery = self.tsquery(&query.text, vocabulary).await?;
 
         // Only a search by relevance ranks its matches.
         let mut statement = QueryBuilder::<Postgres>::new(
             "WITH matches AS MATERIALIZED (SELECT product_id, category, brand, price, rating, ",
         );
         match (&tsquery, query.sort) {
-            (Some(tsquery), Sort::Relevance) => statement
-                .push("ts_rank('{0.1, 0.2, 0.4, 1.0}', document, to_tsquery('simple', ")
-                .push_bind(tsquery.clone())
-                .push(")) AS score"),
-            _ => statement.push("0::real AS score"),
-        };
+            (Some(tsquery), Sort::Relevance) => {
+                statement.push("ts_rank('{0.1, 0.2, 0.4, 1.0}', document, ");
+                push_tsquery(&mut statement, tsquery);
+                statement.push(") AS score");
+            }
+            _ => {
+                statement.push("0::real AS score");
+            }
+        }
         statement.push(" FROM search_products");
         push_conditions(&mut statement, query, &tsquery);
         statement
