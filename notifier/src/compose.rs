@@ -6,6 +6,7 @@ use atlantic_domain::integration::event_id;
 use atlantic_domain::published::PublishedEvent;
 use atlantic_domain::stored_money::SHOP_CURRENCY;
 use atlantic_domain::Money;
+use atlantic_platform::value_lists::{padded_len, values};
 use atlantic_projections::Envelope;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -65,13 +66,19 @@ impl Mail {
     }
 }
 
-/// The names products were listed under (`$1` their ids), each read by the
-/// primary key: as `aggregate_id = ANY($1)`, a plan made on a young store
-/// read every product's first event.
-pub const PRODUCT_NAMES: &str = "SELECT c.id, e.name FROM unnest($1::text[]) AS c(id) \
-     CROSS JOIN LATERAL ( \
-         SELECT payload -> 'ProductCreated' ->> 'name' AS name FROM events \
-         WHERE aggregate_type = 'Product' AND aggregate_id = c.id AND sequence = 1 LIMIT 1) e";
+/// The names products were listed under (`rows` ids from `$1`: see
+/// [`atlantic_platform::value_lists`]), each read by the primary key: as
+/// `aggregate_id = ANY($1)`, a plan made on a young store read every
+/// product's first event.
+pub fn product_names(rows: usize) -> String {
+    format!(
+        "SELECT c.id, e.name FROM {} AS c(id) \
+         CROSS JOIN LATERAL ( \
+             SELECT payload -> 'ProductCreated' ->> 'name' AS name FROM events \
+             WHERE aggregate_type = 'Product' AND aggregate_id = c.id AND sequence = 1 LIMIT 1) e",
+        values(1, rows, &["text"])
+    )
+}
 
 /// How many products' sellers a notifier keeps in memory before it starts
 /// over.
@@ -318,11 +325,15 @@ impl Notifier {
         &self,
         products: impl Iterator<Item = Uuid>,
     ) -> anyhow::Result<HashMap<Uuid, String>> {
-        let ids: Vec<String> = products.map(|p| p.to_string()).collect();
-        let rows: Vec<(String, String)> = sqlx::query_as(PRODUCT_NAMES)
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await?;
+        let mut ids: Vec<String> = products.map(|p| p.to_string()).collect();
+        // Padding: no product has an empty id.
+        ids.resize(padded_len(ids.len()), String::new());
+        let statement = product_names(ids.len());
+        let mut query = sqlx::query_as(&statement);
+        for id in &ids {
+            query = query.bind(id);
+        }
+        let rows: Vec<(String, String)> = query.fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, name)| Uuid::parse_str(&id).ok().map(|id| (id, name)))

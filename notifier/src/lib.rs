@@ -9,7 +9,7 @@ mod outbox;
 mod templates;
 mod transport;
 
-pub use compose::PRODUCT_NAMES;
+pub use compose::product_names;
 pub use transport::{MailSettings, Transport};
 
 use atlantic_domain::order::Order;

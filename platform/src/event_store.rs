@@ -28,6 +28,7 @@
 //! commit PostgreSQL makes every notifying transaction wait for one lock, held
 //! through the commit's WAL flush, so commits went one flush at a time.)
 
+use crate::value_lists::{padded_len, values};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
@@ -143,23 +144,28 @@ async fn append<'e, A: Aggregate>(
 }
 
 /// The events of several aggregates of one type after a sequence of each
-/// (`$1` the type, `$2` the ids, `$3` the sequence after which each is read).
+/// (`$1` the type, then each aggregate's id and the sequence after which it
+/// is read, `rows` of them: see [`crate::value_lists`]).
 ///
 /// Each aggregate is read on its own (`LATERAL`; its `ORDER BY` keeps the
 /// planner from folding it into a join) by the primary key, whatever the
 /// statistics say: as a join, a plan made while the store was young (no
 /// statistics) read every event of the type by hash, and a prepared
 /// statement kept that plan as the store grew.
-pub const EVENTS_AFTER_EACH: &str =
-    "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata \
-     FROM unnest($2::text[], $3::bigint[]) AS c(id, after) \
-     CROSS JOIN LATERAL ( \
-         SELECT aggregate_id, sequence, event_type, event_version, payload, metadata FROM events \
-         WHERE aggregate_type = $1 AND aggregate_id = c.id AND sequence > c.after \
-         ORDER BY sequence) e \
-     ORDER BY e.aggregate_id, e.sequence";
+pub fn events_after_each(rows: usize) -> String {
+    format!(
+        "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload, e.metadata \
+         FROM {} AS c(id, after) \
+         CROSS JOIN LATERAL ( \
+             SELECT aggregate_id, sequence, event_type, event_version, payload, metadata FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = c.id AND sequence > c.after \
+             ORDER BY sequence) e \
+         ORDER BY e.aggregate_id, e.sequence",
+        values(2, rows, &["text", "bigint"])
+    )
+}
 
-/// One row of [`EVENTS_AFTER_EACH`].
+/// One row of [`events_after_each`].
 #[derive(sqlx::FromRow)]
 struct EventRow {
     aggregate_id: String,
@@ -177,15 +183,18 @@ impl EventRepository {
         &self,
         aggregates: &[(&str, usize)],
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let ids: Vec<&str> = aggregates.iter().map(|(id, _)| *id).collect();
-        let after: Vec<i64> = aggregates
-            .iter()
-            .map(|(_, after)| i64::try_from(*after).unwrap_or(i64::MAX))
-            .collect();
-        let rows: Vec<EventRow> = sqlx::query_as(EVENTS_AFTER_EACH)
-            .bind(A::TYPE)
-            .bind(ids)
-            .bind(after)
+        let statement = events_after_each(padded_len(aggregates.len()));
+        let mut query = sqlx::query_as(&statement).bind(A::TYPE);
+        for (id, after) in aggregates {
+            query = query
+                .bind(*id)
+                .bind(i64::try_from(*after).unwrap_or(i64::MAX));
+        }
+        // Padding: no aggregate has an empty id.
+        for _ in aggregates.len()..padded_len(aggregates.len()) {
+            query = query.bind("").bind(i64::MAX);
+        }
+        let rows: Vec<EventRow> = query
             .fetch_all(&self.pool)
             .await
             .map_err(persistence_error)?;

@@ -20,3 +20,4 @@ pub mod redis_connection;
 pub mod sessions;
 pub mod streams;
 pub mod supervisor;
+pub mod value_lists;

@@ -42,6 +42,12 @@ const LEASE_INTERVAL: Duration = Duration::from_millis(100);
 /// dropped its consumer).
 const LAG_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long a busy projector goes at most without saving its checkpoint
+/// while its batches hold none of its events (a restart reads those again
+/// and finds nothing to apply); it saves at once when a fetch comes back
+/// empty.
+const FOREIGN_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long the server keeps a consumer nobody fetches from.
 const INACTIVE_THRESHOLD: Duration = Duration::from_secs(300);
 
@@ -208,7 +214,8 @@ impl ProjectorRunner {
     }
 
     /// Reads and applies until `shutdown`, saving the checkpoint after each
-    /// batch.
+    /// batch that held any of the projection's events, and after the others
+    /// once a second or when the stream goes quiet.
     async fn read(
         &self,
         consumer: &mut jetstream::consumer::PullConsumer,
@@ -224,6 +231,7 @@ impl ProjectorRunner {
         let mut redriven = tokio::time::Instant::now() - REDRIVE_INTERVAL;
         let mut lease_checked = tokio::time::Instant::now() - LEASE_INTERVAL;
         let mut looked_at_lag = tokio::time::Instant::now() - LAG_INTERVAL;
+        let (mut saved, mut saved_at) = (done, tokio::time::Instant::now());
         self.dead_letters.count(&self.consumer()).await?;
         while !shutdown.is_cancelled() {
             if redriven.elapsed() >= REDRIVE_INTERVAL {
@@ -268,11 +276,13 @@ impl ProjectorRunner {
                 true => Vec::new(),
                 false => self.settle(&mine, &label, shutdown).await?,
             };
-            if !messages.is_empty() {
+            let due = messages.is_empty() || saved_at.elapsed() >= FOREIGN_CHECKPOINT_INTERVAL;
+            if !mine.is_empty() || (done > saved && due) {
                 let (ids, versions) = self.versions_applied(&applied);
                 checkpoint::save(&self.pool, name, (done, incarnation), &ids, &versions)
                     .await
                     .context("cannot save the checkpoint and the versions applied")?;
+                (saved, saved_at) = (done, tokio::time::Instant::now());
             }
             // Also how a consumer the server dropped is noticed.
             if looked_at_lag.elapsed() >= LAG_INTERVAL {
